@@ -159,32 +159,62 @@ public static class Base64UrlCodec
         }
 
         var map = DecodeMap;
-        int accumulator = 0, bits = 0, o = 0;
-        for (var i = 0; i < length; i++)
+        var o = 0;
+        var i = 0;
+
+        // Whole 4-character groups first: one table lookup per character, three bytes out.
+        var whole = length & ~3;
+        for (; i < whole; i += 4)
         {
-            var c = text[i];
-            var value = c < 128 ? map[c] : (sbyte)-1;
-            if (value < 0)
+            int a = Lookup(map, text[i]), b = Lookup(map, text[i + 1]), c = Lookup(map, text[i + 2]), d = Lookup(map, text[i + 3]);
+            if ((a | b | c | d) < 0)
             {
-                error = c == '='
-                    ? $"Base64url padding at position {i} is not at the end."
-                    : $"Character at position {i} is not in the base64url alphabet.";
-                return false;
+                return Fail(text, i, out error);
             }
 
-            accumulator = (accumulator << 6) | (byte)value;
-            bits += 6;
-            if (bits >= 8)
+            var v = (a << 18) | (b << 12) | (c << 6) | d;
+            destination[o] = (byte)(v >> 16);
+            destination[o + 1] = (byte)(v >> 8);
+            destination[o + 2] = (byte)v;
+            o += 3;
+        }
+
+        var rest = length - whole;
+        if (rest > 0)
+        {
+            int a = Lookup(map, text[i]), b = Lookup(map, text[i + 1]), c = rest == 3 ? Lookup(map, text[i + 2]) : 0;
+            if ((a | b | c) < 0)
             {
-                bits -= 8;
-                destination[o++] = (byte)(accumulator >> bits);
-                accumulator &= (1 << bits) - 1;
+                return Fail(text, i, out error);
+            }
+
+            var v = (a << 18) | (b << 12) | (c << 6);
+            destination[o++] = (byte)(v >> 16);
+            if (rest == 3)
+            {
+                destination[o++] = (byte)(v >> 8);
             }
         }
 
         written = o;
         error = string.Empty;
         return true;
+    }
+
+    private static int Lookup(sbyte[] map, char c) => c < 128 ? map[c] : -1;
+
+    private static bool Fail(ReadOnlySpan<char> text, int groupStart, out string error)
+    {
+        var i = groupStart;
+        while (i < text.Length && text[i] < 128 && DecodeMap[text[i]] >= 0)
+        {
+            i++;
+        }
+
+        error = i < text.Length && text[i] == '='
+            ? $"Base64url padding at position {i} is not at the end."
+            : $"Character at position {i} is not in the base64url alphabet.";
+        return false;
     }
 
     private static sbyte[] BuildDecodeMap()

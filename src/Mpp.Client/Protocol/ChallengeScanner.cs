@@ -348,6 +348,14 @@ internal ref struct ChallengeScanner
         start = ++_pos;
         while (_pos < _s.Length)
         {
+            // Jump (vectorized) to the next character that needs a decision.
+            var next = _s.AsSpan(_pos).IndexOfAny(QuotedStops);
+            if (next < 0)
+            {
+                break;
+            }
+
+            _pos += next;
             var c = _s[_pos];
             if (c == '"')
             {
@@ -366,21 +374,32 @@ internal ref struct ChallengeScanner
                 }
 
                 c = _s[_pos];
+                if (c is '"' or '\\' or '\t' || (c >= 0x20 && c != 0x7F))
+                {
+                    _pos++;
+                    continue;
+                }
             }
-
-            if ((c < 0x20 && c != '\t') || c == 0x7F)
+            else if (c == '\t')
             {
-                badPosition = _pos;
-                end = _pos;
-                return false;
+                _pos++;
+                continue;
             }
 
-            _pos++;
+            badPosition = _pos;
+            end = _pos;
+            return false;
         }
 
         end = _s.Length;
+        _pos = _s.Length;
         return false;
     }
+
+    /// <summary>Characters that end a run of plain quoted-string text: the quote, the backslash and the controls.</summary>
+    private static readonly SearchValues<char> QuotedStops = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f");
 
     /// <summary>Is the text at the position <c>token BWS "="</c>? Does not move.</summary>
     private readonly bool IsParameterStart()

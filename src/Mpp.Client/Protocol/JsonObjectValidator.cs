@@ -20,9 +20,12 @@ internal static class JsonObjectValidator
             throw MppProtocolException.Parse($"The '{parameter}' value is not valid UTF-8.", parameter);
         }
 
-        var names = ArrayPool<byte>.Shared.Rent(Math.Max(64, utf8.Length));
-        var ranges = ArrayPool<int>.Shared.Rent(64);
-        var frames = ArrayPool<int>.Shared.Rent((MaxDepth + 2) * 2);
+        // Small documents (every real challenge request) are checked in stack memory; larger ones rent.
+        byte[]? rentedNames = null;
+        int[]? rentedRanges = null;
+        var names = utf8.Length <= 1024 ? stackalloc byte[1024] : (rentedNames = ArrayPool<byte>.Shared.Rent(utf8.Length));
+        var ranges = (Span<int>)stackalloc int[128];
+        Span<int> frames = stackalloc int[(MaxDepth + 2) * 2];
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -65,11 +68,11 @@ internal static class JsonObjectValidator
                         top--;
                         break;
                     case JsonTokenType.PropertyName:
-                        var length = reader.CopyString(names.AsSpan(namesUsed));
-                        var name = names.AsSpan(namesUsed, length);
+                        var length = reader.CopyString(names.Slice(namesUsed));
+                        var name = names.Slice(namesUsed, length);
                         for (var r = frames[top * 2]; r < rangeCount; r++)
                         {
-                            if (name.SequenceEqual(names.AsSpan(ranges[r * 2], ranges[(r * 2) + 1])))
+                            if (name.SequenceEqual(names.Slice(ranges[r * 2], ranges[(r * 2) + 1])))
                             {
                                 throw MppProtocolException.Parse(
                                     $"The '{parameter}' JSON repeats the member name '{System.Text.Encoding.UTF8.GetString(name)}'.",
@@ -80,8 +83,13 @@ internal static class JsonObjectValidator
                         if ((rangeCount + 1) * 2 > ranges.Length)
                         {
                             var grown = ArrayPool<int>.Shared.Rent(ranges.Length * 2);
-                            ranges.AsSpan(0, rangeCount * 2).CopyTo(grown);
-                            ArrayPool<int>.Shared.Return(ranges);
+                            ranges[..(rangeCount * 2)].CopyTo(grown);
+                            if (rentedRanges is not null)
+                            {
+                                ArrayPool<int>.Shared.Return(rentedRanges);
+                            }
+
+                            rentedRanges = grown;
                             ranges = grown;
                         }
 
@@ -92,7 +100,7 @@ internal static class JsonObjectValidator
                         break;
                     case JsonTokenType.String when reader.ValueIsEscaped:
                         // Unescape into scratch space only to refuse escaped lone surrogates now, not later in a payment method.
-                        reader.CopyString(names.AsSpan(namesUsed));
+                        reader.CopyString(names.Slice(namesUsed));
                         break;
                 }
             }
@@ -108,9 +116,15 @@ internal static class JsonObjectValidator
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(names);
-            ArrayPool<int>.Shared.Return(ranges);
-            ArrayPool<int>.Shared.Return(frames);
+            if (rentedNames is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rentedNames);
+            }
+
+            if (rentedRanges is not null)
+            {
+                ArrayPool<int>.Shared.Return(rentedRanges);
+            }
         }
     }
 }

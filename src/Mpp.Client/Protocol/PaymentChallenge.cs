@@ -428,46 +428,48 @@ public sealed class PaymentChallenge
         out MppProtocolException? error)
     {
         error = null;
-        var where = position is { } p ? $" (challenge at position {p})" : string.Empty;
+
+        // Built only on the error path, so a valid challenge costs no extra allocation.
+        string Where() => position is { } p ? $" (challenge at position {p})" : string.Empty;
         if (string.IsNullOrEmpty(id))
         {
-            error = MppProtocolException.Parse(id is null ? $"The challenge has no 'id'{where}." : $"The challenge 'id' is empty{where}.", "id", position);
+            error = MppProtocolException.Parse(id is null ? $"The challenge has no 'id'{Where()}." : $"The challenge 'id' is empty{Where()}.", "id", position);
             return null;
         }
 
         if (realm is null)
         {
-            error = MppProtocolException.Parse($"The challenge has no 'realm'{where}.", "realm", position);
+            error = MppProtocolException.Parse($"The challenge has no 'realm'{Where()}.", "realm", position);
             return null;
         }
 
         if (method is null)
         {
-            error = MppProtocolException.Parse($"The challenge has no 'method'{where}.", "method", position);
+            error = MppProtocolException.Parse($"The challenge has no 'method'{Where()}.", "method", position);
             return null;
         }
 
         if (method.Length == 0 || !IsAll(method, static c => c is >= 'a' and <= 'z'))
         {
-            error = MppProtocolException.Parse($"The challenge 'method' must be lowercase ASCII letters{where}.", "method", position);
+            error = MppProtocolException.Parse($"The challenge 'method' must be lowercase ASCII letters{Where()}.", "method", position);
             return null;
         }
 
         if (intent is null)
         {
-            error = MppProtocolException.Parse($"The challenge has no 'intent'{where}.", "intent", position);
+            error = MppProtocolException.Parse($"The challenge has no 'intent'{Where()}.", "intent", position);
             return null;
         }
 
         if (intent.Length == 0 || !IsAll(intent, static c => char.IsAsciiLetterOrDigit(c) || c == '-'))
         {
-            error = MppProtocolException.Parse($"The challenge 'intent' must be ASCII letters, digits or '-'{where}.", "intent", position);
+            error = MppProtocolException.Parse($"The challenge 'intent' must be ASCII letters, digits or '-'{Where()}.", "intent", position);
             return null;
         }
 
         if (request is null)
         {
-            error = MppProtocolException.Parse($"The challenge has no 'request'{where}.", "request", position);
+            error = MppProtocolException.Parse($"The challenge has no 'request'{Where()}.", "request", position);
             return null;
         }
 
@@ -481,7 +483,7 @@ public sealed class PaymentChallenge
         {
             if (!Rfc3339.TryParse(expires, out var parsed))
             {
-                error = MppProtocolException.Parse($"The challenge 'expires' is not an RFC 3339 date-time{where}.", "expires", position);
+                error = MppProtocolException.Parse($"The challenge 'expires' is not an RFC 3339 date-time{Where()}.", "expires", position);
                 return null;
             }
 
@@ -490,7 +492,7 @@ public sealed class PaymentChallenge
 
         if (digest is not null && !digest.StartsWith("sha-256=", StringComparison.OrdinalIgnoreCase))
         {
-            error = MppProtocolException.Parse($"The challenge 'digest' must be a sha-256 digest (sha-256=…){where}.", "digest", position);
+            error = MppProtocolException.Parse($"The challenge 'digest' must be a sha-256 digest (sha-256=…){Where()}.", "digest", position);
             return null;
         }
 
@@ -503,7 +505,7 @@ public sealed class PaymentChallenge
             else if (!header.Equals(MppHeaderNames.PaymentAuthorization, StringComparison.OrdinalIgnoreCase))
             {
                 error = MppProtocolException.Parse(
-                    $"The challenge asks for the credential in the '{header}' field; only Authorization and Payment-Authorization are allowed{where}.", "header", position);
+                    $"The challenge asks for the credential in the '{header}' field; only Authorization and Payment-Authorization are allowed{Where()}.", "header", position);
                 return null;
             }
         }
@@ -520,16 +522,18 @@ public sealed class PaymentChallenge
             return false;
         }
 
-        var rented = ArrayPool<byte>.Shared.Rent(Base64UrlCodec.GetMaxDecodedLength(encoded.Length));
+        var maxLength = Base64UrlCodec.GetMaxDecodedLength(encoded.Length);
+        byte[]? rented = null;
+        var decoded = maxLength <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(maxLength));
         try
         {
-            if (!Base64UrlCodec.TryDecode(encoded, rented, out var written, out var reason))
+            if (!Base64UrlCodec.TryDecode(encoded, decoded, out var written, out var reason))
             {
                 error = MppProtocolException.Parse($"The '{parameter}' value is not base64url: {reason}", parameter);
                 return false;
             }
 
-            JsonObjectValidator.ValidateObject(rented.AsSpan(0, written), parameter);
+            JsonObjectValidator.ValidateObject(decoded[..written], parameter);
             return true;
         }
         catch (MppProtocolException ex)
@@ -539,7 +543,10 @@ public sealed class PaymentChallenge
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

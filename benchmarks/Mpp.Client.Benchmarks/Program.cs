@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Mpp.Client.Benchmarks.ProtocolBenchmarks).Assembly).Run(args);

@@ -1,0 +1,33 @@
+namespace Mpp.Client.InteropTests;
+
+/// <summary>
+/// The real mppx 0.11 server and local Tempo chain started by shared/interop/harness.mjs, which exports
+/// MPP_SERVER_URL, MPP_RPC_URL and MPP_CHAIN_ID to the test command (see .ci/run).
+/// </summary>
+internal static class ReferenceServer
+{
+    // The harness server's built-in challenge secret (shared/interop/server.mjs), unless MPP_SECRET_KEY overrides it.
+    private const string DefaultSecret = "interop-test-secret-key-0123456789abcdef0123";
+
+    public static Uri Url => new(Required("MPP_SERVER_URL"));
+
+    public static int ChainId => int.Parse(Required("MPP_CHAIN_ID"), System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Secret => Environment.GetEnvironmentVariable("MPP_SECRET_KEY") is { Length: > 0 } secret ? secret : DefaultSecret;
+
+    public static bool FeePayer => Environment.GetEnvironmentVariable("FEE_PAYER") == "1";
+
+    public static HttpClient CreateClient() => new() { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+
+    private static string Required(string name)
+    {
+        var value = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrEmpty(value))
+        {
+            Assert.Fail($"{name} is not set. Interop tests run against the reference server: " +
+                        "cd ../shared/interop && npm install && node harness.mjs -- dotnet test tests/Mpp.Client.InteropTests --filter Category=Interop");
+        }
+
+        return value!;
+    }
+}
