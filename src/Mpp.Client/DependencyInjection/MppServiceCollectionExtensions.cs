@@ -1,0 +1,119 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Mpp.Client;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers MppClient.</summary>
+public static class MppServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers MppClient's shared services (idempotent): the in-memory budget ledger, receipt store and
+    /// payment journal (replace them through the returned builder), the clock and telemetry.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <returns>A builder to add payment methods, policies and durable stores.</returns>
+    public static MppBuilder AddMpp(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(d => d.ServiceType == typeof(MppMarker)))
+        {
+            services.AddSingleton<MppMarker>();
+            services.AddOptions();
+            services.TryAddSingleton(TimeProvider.System);
+            services.TryAddSingleton<ISpendLedger>(sp => new InMemorySpendLedger(sp.GetRequiredService<TimeProvider>()));
+            services.TryAddSingleton<IReceiptStore, InMemoryReceiptStore>();
+            services.TryAddSingleton<IPaymentJournal, InMemoryPaymentJournal>();
+            services.TryAddSingleton(sp => new MppMetrics(sp.GetService<IMeterFactory>()));
+            services.TryAddSingleton(sp => new PaymentServices(
+                sp.GetServices<IPaymentMethod>(),
+                sp.GetServices<IPaymentPolicy>(),
+                sp.GetRequiredService<ISpendLedger>(),
+                sp.GetRequiredService<IReceiptStore>(),
+                sp.GetRequiredService<IPaymentJournal>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+                sp.GetRequiredService<MppMetrics>(),
+                sp.GetService<IPaymentApprover>()));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MppPaymentOptions>, MppPaymentOptionsValidator>());
+        }
+
+        return new MppBuilder(services);
+    }
+
+    private sealed class MppMarker;
+}
+
+/// <summary>Adds MPP payments to a named HttpClient.</summary>
+public static class MppHttpClientBuilderExtensions
+{
+    /// <summary>
+    /// Makes this HttpClient pay for 402 responses under the given options (named after the client and
+    /// validated at start-up). Register transient-retry handlers <em>after</em> this call so they run inside
+    /// it: a retry then resends the request that already carries the credential and nothing is paid twice.
+    /// </summary>
+    /// <param name="builder">The HttpClient builder.</param>
+    /// <param name="configure">Configures the client's payment options.</param>
+    /// <returns>The builder.</returns>
+    public static IHttpClientBuilder AddMppPayments(this IHttpClientBuilder builder, Action<MppPaymentOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<MppPaymentOptions>(builder.Name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return AddHandler(builder, options);
+    }
+
+    /// <summary>Makes this HttpClient pay for 402 responses, with options bound from configuration (unknown keys are errors).</summary>
+    /// <param name="builder">The HttpClient builder.</param>
+    /// <param name="section">The configuration section, e.g. <c>Mpp:Clients:tools</c>.</param>
+    /// <returns>The builder.</returns>
+    public static IHttpClientBuilder AddMppPayments(this IHttpClientBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        if (!section.Exists())
+        {
+            throw new PaymentConfigurationException($"The configuration section '{section.Path}' for HttpClient '{builder.Name}' does not exist or is empty.");
+        }
+
+        var options = builder.Services.AddOptions<MppPaymentOptions>(builder.Name);
+        options.Bind(section, binder => binder.ErrorOnUnknownConfiguration = true);
+        return AddHandler(builder, options);
+    }
+
+    private static IHttpClientBuilder AddHandler(IHttpClientBuilder builder, OptionsBuilder<MppPaymentOptions> options)
+    {
+        builder.Services.AddMpp();
+        options.ValidateOnStart();
+        var name = builder.Name;
+        builder.AddHttpMessageHandler(sp => new PaymentHandler(name, sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>(), sp.GetRequiredService<PaymentServices>()));
+
+        // The payment handler follows redirects itself so that credentials never cross origins.
+        builder.ConfigurePrimaryHttpMessageHandler((handler, sp) =>
+        {
+            if (!sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>().Get(name).FollowRedirects)
+            {
+                return;
+            }
+
+            switch (handler)
+            {
+                case SocketsHttpHandler sockets:
+                    sockets.AllowAutoRedirect = false;
+                    break;
+                case HttpClientHandler client:
+                    client.AllowAutoRedirect = false;
+                    break;
+            }
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,712 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Mpp.Client.Protocol;
+
+namespace Mpp.Client;
+
+/// <summary>The singletons the (transient, pooled) payment handlers share.</summary>
+internal sealed class PaymentServices(
+    IEnumerable<IPaymentMethod> methods,
+    IEnumerable<IPaymentPolicy> policies,
+    ISpendLedger ledger,
+    IReceiptStore receipts,
+    IPaymentJournal journal,
+    TimeProvider time,
+    ILoggerFactory loggerFactory,
+    MppMetrics metrics,
+    IPaymentApprover? approver = null)
+{
+    public IReadOnlyList<IPaymentMethod> Methods { get; } = [.. methods];
+
+    public IReadOnlyList<IPaymentPolicy> Policies { get; } = [.. policies];
+
+    public IPaymentApprover? Approver { get; } = approver;
+
+    public ISpendLedger Ledger { get; } = ledger;
+
+    public IReceiptStore Receipts { get; } = receipts;
+
+    public IPaymentJournal Journal { get; } = journal;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = loggerFactory.CreateLogger("Mpp.Client.PaymentHandler");
+
+    public MppMetrics Metrics { get; } = metrics;
+}
+
+/// <summary>
+/// Pays for requests answered with <c>402 Payment Required</c> (design.md §2): bounded body buffering
+/// before the first send, challenge parsing, selection under policy, an atomic budget reservation before
+/// any signature, a write-ahead journal entry, the resend of a faithful clone with the credential, and
+/// the receipt. Non-402 responses pass through untouched.
+/// </summary>
+/// <remarks>
+/// Stateless and transient (IHttpClientFactory pools and rotates handlers): budgets, receipts and the
+/// journal live in singletons. Retry handlers registered after this one sit inside it, so a transient
+/// retry resends the request that already carries the credential and nothing is signed twice.
+/// </remarks>
+internal sealed class PaymentHandler : DelegatingHandler
+{
+    private static readonly HashSet<string> FinalProblems = new(StringComparer.Ordinal)
+    {
+        PaymentProblemTypes.MalformedCredential, PaymentProblemTypes.InvalidPayload, PaymentProblemTypes.PaymentInsufficient,
+        PaymentProblemTypes.PaymentActionRequired, PaymentProblemTypes.BadRequest, PaymentProblemTypes.MethodUnsupported,
+    };
+
+    private readonly string _clientName;
+    private readonly IOptionsMonitor<MppPaymentOptions> _options;
+    private readonly PaymentServices _services;
+
+    public PaymentHandler(string clientName, IOptionsMonitor<MppPaymentOptions> options, PaymentServices services)
+    {
+        _clientName = clientName;
+        _options = options;
+        _services = services;
+    }
+
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        => throw new NotSupportedException("MPP payments are asynchronous (signing, budgets, journals): use HttpClient's async methods.");
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.IsPaymentDisabled() ? base.SendAsync(request, cancellationToken) : SendWithPaymentAsync(request, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendWithPaymentAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var options = _options.Get(_clientName);
+        var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
+        var response = await SendFollowingRedirectsAsync(request, replayable, options, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.PaymentRequired)
+        {
+            return response;
+        }
+
+        return await NegotiateAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.negotiate");
+        var services = _services;
+        var call = new PaymentCall(original, options);
+        var originUri = original.RequestUri;
+        if (originUri is null || !originUri.IsAbsoluteUri)
+        {
+            return response;
+        }
+
+        while (true)
+        {
+            var negotiationStarted = services.Time.GetTimestamp();
+            var payUri = response.RequestMessage?.RequestUri is { IsAbsoluteUri: true } answered ? answered : originUri;
+            var endpoint = Log.Endpoint(payUri);
+            var parsed = PaymentChallenge.ParseAll(response.Headers);
+            Log.ChallengesReceived(services.Logger, endpoint, parsed.Challenges.Count, parsed.Errors.Count);
+            foreach (var error in parsed.Errors)
+            {
+                Log.ChallengeMalformed(services.Logger, endpoint, error.Message);
+            }
+
+            if (parsed.Challenges.Count == 0)
+            {
+                if (call.Rounds == 0)
+                {
+                    return response; // not an MPP 402 (or nothing readable): untouched
+                }
+
+                throw await RejectedAsync(response, call, "the server answered 402 again without a payable challenge", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!SameOrigin(payUri, originUri))
+            {
+                return await UnpayableAsync(response, call, "origin.changed", $"The 402 came from {payUri.GetLeftPart(UriPartial.Authority)} after a redirect from {originUri.GetLeftPart(UriPartial.Authority)}; credentials never go to another origin.", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (payUri.Scheme != Uri.UriSchemeHttps && !(options.AllowInsecureLoopback && payUri.IsLoopback))
+            {
+                return await UnpayableAsync(response, call, "transport.insecure", $"{endpoint} is not HTTPS; credentials go over plain HTTP only to loopback with AllowInsecureLoopback.", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!replayable)
+            {
+                return await UnpayableAsync(response, call, "request.body-not-replayable", $"The request body is streamed or larger than MaxBufferedRequestBytes ({options.MaxBufferedRequestBytes}); it is never sent twice, so the request cannot be paid.", cancellationToken).ConfigureAwait(false);
+            }
+
+            var context = new PaymentContext(_clientName, original.Method, payUri, call.Rounds + 1);
+            var candidates = await SelectAsync(parsed.Challenges, context, options, call, cancellationToken).ConfigureAwait(false);
+            if (candidates.Count == 0)
+            {
+                return await UnpayableAsync(response, call, null, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (options.DryRun || original.IsDryRun())
+            {
+                var quote = candidates[0].Quote;
+                Log.DryRun(services.Logger, quote.Challenge.Id, quote.Method, quote.Intent, quote.Amount.ToString(), endpoint);
+                response.SetPaymentDetails(original, call.Details(quote, outcome: null, receipt: null, isDryRun: true));
+                return response;
+            }
+
+            if (call.Rounds >= options.MaxPaymentRounds)
+            {
+                throw await RejectedAsync(response, call, $"MaxPaymentRounds ({options.MaxPaymentRounds}) credentials were refused", cancellationToken).ConfigureAwait(false);
+            }
+
+            var (chosen, reservation) = await ApproveAndReserveAsync(candidates, context, options, call, cancellationToken).ConfigureAwait(false);
+            if (chosen is null || reservation is null)
+            {
+                return await UnpayableAsync(response, call, null, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            var chosenQuote = chosen.Quote;
+            var challenge = chosenQuote.Challenge;
+            call.Rounds++;
+            call.LastQuote = chosenQuote;
+            Log.Paying(services.Logger, challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Amount.ToString(), endpoint, call.Rounds);
+            var overhead = services.Time.GetElapsedTime(negotiationStarted);
+
+            PaymentCredential credential;
+            using (var sign = MppDiagnostics.ActivitySource.StartActivity("mpp.sign"))
+            {
+                sign?.SetTag("mpp.method", challenge.Method);
+                sign?.SetTag("mpp.intent", challenge.Intent);
+                try
+                {
+                    credential = await chosen.Method.CreateCredentialAsync(chosenQuote, context, cancellationToken).ConfigureAwait(false);
+                }
+                catch (PaymentOutcomeUnknownException)
+                {
+                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+                catch (Exception)
+                {
+                    // By the method contract nothing left the process: the reservation goes back.
+                    await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
+
+            var encodeStarted = services.Time.GetTimestamp();
+            var headerValue = credential.ToHeaderValue();
+            var entry = new JournalEntry(
+                Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, payUri.GetLeftPart(UriPartial.Authority), payUri.AbsolutePath,
+                challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Reserved.Asset.ToString(),
+                chosenQuote.Reserved.Units.ToString(CultureInfo.InvariantCulture), Digest(headerValue), JournalState.Pending, null);
+            try
+            {
+                await services.Journal.RecordAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            call.JournalEntryId = entry.Id;
+            var paidRequest = CloneForPayment(response.RequestMessage ?? original, payUri, credential.HeaderName, headerValue, call.IdempotencyKey);
+            services.Metrics.Overhead(overhead + services.Time.GetElapsedTime(encodeStarted));
+            response.Dispose();
+
+            HttpResponseMessage answer;
+            using (var resend = MppDiagnostics.ActivitySource.StartActivity("mpp.resend"))
+            {
+                try
+                {
+                    answer = await SendFollowingRedirectsAsync(paidRequest, replayable, options, cancellationToken).ConfigureAwait(false);
+                    resend?.SetTag("http.response.status_code", (int)answer.StatusCode);
+                }
+                catch (Exception ex)
+                {
+                    // The credential may have reached the server: keep the money counted, never pay again on our own.
+                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
+                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null)).ConfigureAwait(false);
+                    Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
+                    activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
+                    throw new PaymentOutcomeUnknownException(
+                        $"The credential for challenge {challenge.Id} was sent to {endpoint} but no answer was read ({ex.GetType().Name}). The payment may have been taken: its budget reservation is kept and it will not be paid again automatically; see journal entry {entry.Id}.",
+                        entry.Id,
+                        challenge.Id,
+                        ex);
+                }
+            }
+
+            var status = (int)answer.StatusCode;
+            if (answer.IsSuccessStatusCode || answer.StatusCode == HttpStatusCode.Forbidden)
+            {
+                // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
+                var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
+                await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
+                if (receipt is not null)
+                {
+                    await services.Receipts.AddAsync(
+                        new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, entry.Amount, receipt.Reference, receipt.Json.GetRawText()),
+                        CancellationToken.None).ConfigureAwait(false);
+                }
+
+                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
+                services.Metrics.Amount(chosenQuote.Reserved);
+                services.Metrics.Rounds(call.Rounds);
+                Log.Settled(services.Logger, challenge.Id, status, receipt?.Reference);
+                activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, status)).ConfigureAwait(false);
+                answer.SetPaymentDetails(paidRequest, call.Details(chosenQuote, PaymentOutcome.Settled, receipt, isDryRun: false));
+                return answer;
+            }
+
+            if (answer.StatusCode == HttpStatusCode.PaymentRequired)
+            {
+                var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+
+                // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
+                // until it expires), so it stays counted; reconciliation can release it later.
+                await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
+                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+                Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status)).ConfigureAwait(false);
+                call.LastProblem = problem;
+                call.LastOutcome = PaymentOutcome.Rejected;
+                if (challenge.Intent == "charge")
+                {
+                    call.PaidChargeIds.Add(challenge.Id);
+                }
+
+                if (problem is not null && (FinalProblems.Contains(problem.Type) || (problem.Type == PaymentProblemTypes.VerificationFailed && ++call.VerificationFailures > 1)))
+                {
+                    throw await RejectedAsync(answer, call, $"the server refused the credential ({problem.Code ?? problem.Type}), which paying again would not fix", cancellationToken).ConfigureAwait(false);
+                }
+
+                response = answer;
+                continue;
+            }
+
+            // Any other status after paying: the server may or may not have taken the payment.
+            await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+            await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
+            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
+            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, status)).ConfigureAwait(false);
+            answer.SetPaymentDetails(paidRequest, call.Details(chosenQuote, PaymentOutcome.Unknown, receipt: null, isDryRun: false));
+            return answer;
+        }
+    }
+
+    private async ValueTask<List<Candidate>> SelectAsync(IReadOnlyList<PaymentChallenge> challenges, PaymentContext context, MppPaymentOptions options, PaymentCall call, CancellationToken cancellationToken)
+    {
+        var services = _services;
+        var now = services.Time.GetUtcNow();
+        var candidates = new List<Candidate>();
+        for (var index = 0; index < challenges.Count; index++)
+        {
+            var challenge = challenges[index];
+            if (call.PaidChargeIds.Contains(challenge.Id))
+            {
+                call.Refuse(services, challenge.Id, "challenge.already-paid", "A credential for this charge challenge was already sent in this call.");
+                continue;
+            }
+
+            IPaymentMethod? method = null;
+            foreach (var registered in services.Methods)
+            {
+                if (registered.Method == challenge.Method && registered.CanPay(challenge))
+                {
+                    method = registered;
+                    break;
+                }
+            }
+
+            if (method is null)
+            {
+                call.Refuse(services, challenge.Id, "method.unsupported", $"No registered payment method pays {challenge.Method}/{challenge.Intent}.");
+                continue;
+            }
+
+            PaymentQuote quote;
+            try
+            {
+                quote = await method.QuoteAsync(challenge, context, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PaymentDeniedException ex)
+            {
+                call.Refuse(services, challenge.Id, ex.Rule, ex.Message);
+                continue;
+            }
+            catch (MppProtocolException ex)
+            {
+                call.Refuse(services, challenge.Id, "method.invalid-request", ex.Message);
+                continue;
+            }
+
+            var decision = BuiltInPolicy.Evaluate(quote, context, options, now);
+            var needsApproval = decision.Kind == PaymentDecisionKind.RequireApproval;
+            foreach (var policy in services.Policies)
+            {
+                if (decision.Kind == PaymentDecisionKind.Deny)
+                {
+                    break;
+                }
+
+                var next = await policy.EvaluateAsync(quote, context, cancellationToken).ConfigureAwait(false);
+                if (next.Kind == PaymentDecisionKind.RequireApproval)
+                {
+                    needsApproval = true;
+                }
+                else if (next.Kind == PaymentDecisionKind.Deny)
+                {
+                    decision = next;
+                }
+            }
+
+            if (decision.Kind == PaymentDecisionKind.Deny)
+            {
+                call.Refuse(services, challenge.Id, decision.Rule ?? "policy.denied", decision.Reason ?? "A payment policy denied it.");
+                continue;
+            }
+
+            candidates.Add(new Candidate(method, quote, needsApproval, Rank(options, challenge)));
+        }
+
+        // Client preference first; within one preference, the cheapest when they share an asset; else server order.
+        candidates.Sort(static (a, b) => a.Rank.CompareTo(b.Rank));
+        var ordered = new List<Candidate>(candidates.Count);
+        foreach (var group in candidates.GroupBy(c => c.Rank))
+        {
+            var members = group.ToList();
+            var sameAsset = members.All(c => c.Quote.Amount.Asset == members[0].Quote.Amount.Asset);
+            ordered.AddRange(sameAsset ? members.OrderBy(c => c.Quote.Amount.Units) : members);
+        }
+
+        return ordered;
+    }
+
+    private async ValueTask<(Candidate? Chosen, SpendReservation? Reservation)> ApproveAndReserveAsync(List<Candidate> candidates, PaymentContext context, MppPaymentOptions options, PaymentCall call, CancellationToken cancellationToken)
+    {
+        var services = _services;
+        foreach (var candidate in candidates)
+        {
+            var quote = candidate.Quote;
+            if (candidate.NeedsApproval)
+            {
+                if (services.Approver is null)
+                {
+                    call.Refuse(services, quote.Challenge.Id, "approval.unavailable", "The payment needs approval but no IPaymentApprover is registered.");
+                    continue;
+                }
+
+                if (!await services.Approver.ApproveAsync(quote, context, cancellationToken).ConfigureAwait(false))
+                {
+                    // One refusal from a person ends the call: asking again for the next offer would nag.
+                    call.Refuse(services, quote.Challenge.Id, "approval.denied", "The approver refused the payment.");
+                    return (null, null);
+                }
+            }
+
+            var limit = options.Budget.Find(quote.Reserved.Asset)!;
+            var scope = options.Budget.Scope ?? _clientName;
+            var result = await services.Ledger.TryReserveAsync(new SpendRequest(scope, context.Host, quote.Reserved, quote.Amount.Units, limit, quote.Challenge.Id), cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return (candidate, result.Reservation);
+            }
+
+            call.Refuse(services, quote.Challenge.Id, result.Rule, result.Reason);
+        }
+
+        return (null, null);
+    }
+
+    private async ValueTask<HttpResponseMessage> UnpayableAsync(HttpResponseMessage response, PaymentCall call, string? rule, string? reason, CancellationToken cancellationToken)
+    {
+        if (rule is not null)
+        {
+            call.Refuse(_services, null, rule, reason!);
+        }
+
+        var last = call.Refusals.Count > 0 ? call.Refusals[^1] : new PaymentRefusal(null, "unpayable", "No challenge could be paid.");
+        Log.Unpayable(_services.Logger, Log.Endpoint(response.RequestMessage?.RequestUri), last.Reason);
+        if (call.Rounds > 0)
+        {
+            throw await RejectedAsync(response, call, $"the server refused the credential and the next challenge cannot be paid ({last.Rule}: {last.Reason})", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (call.Options.ThrowWhenUnpayable)
+        {
+            response.Dispose();
+            throw new PaymentDeniedException(last.Rule, $"The 402 from {Log.Endpoint(call.Original.RequestUri)} cannot be paid: {last.Reason}", [.. call.Refusals]);
+        }
+
+        response.SetPaymentDetails(call.Original, call.Details(quote: null, outcome: null, receipt: null, isDryRun: false));
+        return response;
+    }
+
+    private async ValueTask<PaymentRejectedException> RejectedAsync(HttpResponseMessage response, PaymentCall call, string why, CancellationToken cancellationToken)
+    {
+        var problem = call.LastProblem ?? await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false);
+        var status = (int)response.StatusCode;
+        var endpoint = Log.Endpoint(response.RequestMessage?.RequestUri ?? call.Original.RequestUri);
+        response.Dispose();
+        _services.Metrics.Rounds(call.Rounds);
+        return new PaymentRejectedException(
+            $"Payment for {endpoint} failed after {call.Rounds} credential(s): {why}." + (problem is null ? string.Empty : $" Last problem: {problem}."),
+            status,
+            problem,
+            call.Details(call.LastQuote, call.LastOutcome, receipt: null, isDryRun: false));
+    }
+
+    private PaymentReceipt? ReadReceipt(HttpResponseMessage answer, PaymentChallenge challenge)
+    {
+        if (!answer.Headers.NonValidated.TryGetValues(MppHeaderNames.PaymentReceipt, out var values) || values.Count == 0)
+        {
+            Log.ReceiptInvalid(_services.Logger, challenge.Id, "the response has no Payment-Receipt");
+            return null;
+        }
+
+        if (!PaymentReceipt.TryParse(values.First(), out var receipt))
+        {
+            Log.ReceiptInvalid(_services.Logger, challenge.Id, "the Payment-Receipt cannot be parsed");
+            return null;
+        }
+
+        if (receipt.Method != challenge.Method || !receipt.IsSuccess)
+        {
+            Log.ReceiptInvalid(_services.Logger, challenge.Id, $"the receipt is for method '{receipt.Method}' with status '{receipt.Status}'");
+            return null;
+        }
+
+        if (receipt.TryGetMember("challengeId", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String && id.GetString() != challenge.Id)
+        {
+            Log.ReceiptInvalid(_services.Logger, challenge.Id, "the receipt names another challenge");
+            return null;
+        }
+
+        return receipt;
+    }
+
+    private static async ValueTask<PaymentProblem?> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Buffered (bounded) so the caller can still read the body.
+#if NET9_0_OR_GREATER
+            await response.Content.LoadIntoBufferAsync(ChallengeLimits.MaxEncodedValueLength, cancellationToken).ConfigureAwait(false);
+#else
+            await response.Content.LoadIntoBufferAsync(ChallengeLimits.MaxEncodedValueLength).ConfigureAwait(false);
+#endif
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            return PaymentProblem.TryParse(bytes, out var problem) ? problem : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null; // larger than any problem document, or the body failed: no problem details
+        }
+    }
+
+    private async ValueTask NotifyAsync(IPaymentMethod method, PaymentSettlement settlement)
+    {
+        try
+        {
+            await method.OnSettledAsync(settlement, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The HTTP outcome is already decided; a method's bookkeeping failure must not change it.
+            Log.SettlementNotificationFailed(_services.Logger, ex, method.Method);
+        }
+    }
+
+    private async ValueTask<HttpResponseMessage> SendFollowingRedirectsAsync(HttpRequestMessage request, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!options.FollowRedirects)
+        {
+            return response;
+        }
+
+        var current = request;
+        for (var hops = 0; hops < options.MaxRedirects && IsRedirect(response.StatusCode) && response.Headers.Location is { } location; hops++)
+        {
+            var next = CreateRedirect(current, location, response.StatusCode, replayable);
+            if (next is null)
+            {
+                break;
+            }
+
+            response.Dispose();
+            current = next;
+            response = await base.SendAsync(current, cancellationToken).ConfigureAwait(false);
+            response.RequestMessage ??= current;
+        }
+
+        return response;
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) => status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
+    private static HttpRequestMessage? CreateRedirect(HttpRequestMessage current, Uri location, HttpStatusCode status, bool replayable)
+    {
+        var from = current.RequestUri!;
+        var to = location.IsAbsoluteUri ? location : new Uri(from, location);
+        if ((to.Scheme != Uri.UriSchemeHttp && to.Scheme != Uri.UriSchemeHttps) || (from.Scheme == Uri.UriSchemeHttps && to.Scheme == Uri.UriSchemeHttp))
+        {
+            return null; // no other schemes, no downgrade to plain HTTP
+        }
+
+        var method = current.Method;
+        var keepBody = true;
+        if (status == HttpStatusCode.SeeOther ? method != HttpMethod.Head : (status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found && method == HttpMethod.Post))
+        {
+            method = HttpMethod.Get;
+            keepBody = false;
+        }
+
+        if (keepBody && current.Content is not null && !replayable)
+        {
+            return null; // a streamed body is never sent twice
+        }
+
+        var next = new HttpRequestMessage(method, to) { Version = current.Version, VersionPolicy = current.VersionPolicy, Content = keepBody ? current.Content : null };
+        var crossOrigin = !SameOrigin(from, to);
+        foreach (var header in current.Headers)
+        {
+            if (crossOrigin && IsOriginBound(header.Key))
+            {
+                continue; // credentials and cookies stay with their origin
+            }
+
+            next.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        CopyOptions(current, next);
+        return next;
+    }
+
+    private static bool IsOriginBound(string header)
+        => header.Equals(MppHeaderNames.Authorization, StringComparison.OrdinalIgnoreCase)
+            || header.Equals(MppHeaderNames.PaymentAuthorization, StringComparison.OrdinalIgnoreCase)
+            || header.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+            || header.Equals("Cookie", StringComparison.OrdinalIgnoreCase);
+
+    private static HttpRequestMessage CloneForPayment(HttpRequestMessage source, Uri uri, string credentialHeader, string credentialValue, string? idempotencyKey)
+    {
+        var clone = new HttpRequestMessage(source.Method, uri) { Version = source.Version, VersionPolicy = source.VersionPolicy, Content = source.Content };
+        foreach (var header in source.Headers)
+        {
+            // One Payment credential per request: drop an earlier round's, and any Authorization the credential replaces.
+            if (header.Key.Equals(MppHeaderNames.PaymentAuthorization, StringComparison.OrdinalIgnoreCase) ||
+                (header.Key.Equals(MppHeaderNames.Authorization, StringComparison.OrdinalIgnoreCase) &&
+                 (credentialHeader == MppHeaderNames.Authorization || header.Value.Any(v => v.StartsWith("Payment ", StringComparison.OrdinalIgnoreCase)))))
+            {
+                continue;
+            }
+
+            clone.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        clone.Headers.TryAddWithoutValidation(credentialHeader, credentialValue);
+        if (idempotencyKey is not null && !clone.Headers.Contains(MppHeaderNames.IdempotencyKey))
+        {
+            clone.Headers.TryAddWithoutValidation(MppHeaderNames.IdempotencyKey, idempotencyKey);
+        }
+
+        CopyOptions(source, clone);
+        return clone;
+    }
+
+    private static void CopyOptions(HttpRequestMessage from, HttpRequestMessage to)
+    {
+        var target = (IDictionary<string, object?>)to.Options;
+        foreach (var option in from.Options)
+        {
+            target[option.Key] = option.Value;
+        }
+    }
+
+    private static bool SameOrigin(Uri a, Uri b)
+        => string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
+            && a.Port == b.Port;
+
+    private static int Rank(MppPaymentOptions options, PaymentChallenge challenge)
+    {
+        for (var i = 0; i < options.PreferredMethods.Count; i++)
+        {
+            var preferred = options.PreferredMethods[i];
+            var slash = preferred.IndexOf('/', StringComparison.Ordinal);
+            var method = slash < 0 ? preferred : preferred[..slash];
+            var intent = slash < 0 ? null : preferred[(slash + 1)..];
+            if (method == challenge.Method && (intent is null || intent == "*" || intent == challenge.Intent))
+            {
+                return i;
+            }
+        }
+
+        return int.MaxValue;
+    }
+
+    private static string Digest(string headerValue) => Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(headerValue))).ToLowerInvariant();
+
+    private sealed record Candidate(IPaymentMethod Method, PaymentQuote Quote, bool NeedsApproval, int Rank);
+
+    /// <summary>The state of one logical call across its payment rounds.</summary>
+    private sealed class PaymentCall(HttpRequestMessage original, MppPaymentOptions options)
+    {
+        private string? _idempotencyKey;
+
+        public HttpRequestMessage Original { get; } = original;
+
+        public MppPaymentOptions Options { get; } = options;
+
+        public int Rounds { get; set; }
+
+        public int VerificationFailures { get; set; }
+
+        public HashSet<string> PaidChargeIds { get; } = new(StringComparer.Ordinal);
+
+        public List<PaymentRefusal> Refusals { get; } = [];
+
+        public PaymentQuote? LastQuote { get; set; }
+
+        public PaymentOutcome? LastOutcome { get; set; }
+
+        public PaymentProblem? LastProblem { get; set; }
+
+        public Guid? JournalEntryId { get; set; }
+
+        /// <summary>One key per logical call, for unsafe methods the caller did not key: kept across every round and retry.</summary>
+        public string? IdempotencyKey
+        {
+            get
+            {
+                if (_idempotencyKey is null && Options.SendIdempotencyKey && !IsSafe(Original.Method) && !Original.Headers.Contains(MppHeaderNames.IdempotencyKey))
+                {
+                    _idempotencyKey = Guid.NewGuid().ToString("N");
+                }
+
+                return _idempotencyKey;
+            }
+        }
+
+        public void Refuse(PaymentServices services, string? challengeId, string rule, string reason)
+        {
+            Refusals.Add(new PaymentRefusal(challengeId, rule, reason));
+            services.Metrics.Denial(rule);
+            Log.ChallengeRefused(services.Logger, challengeId, rule, reason);
+        }
+
+        public PaymentDetails Details(PaymentQuote? quote, PaymentOutcome? outcome, PaymentReceipt? receipt, bool isDryRun)
+            => new(quote?.Challenge, quote, outcome, receipt, LastProblem, Rounds, [.. Refusals], JournalEntryId, isDryRun);
+
+        private static bool IsSafe(HttpMethod method) => method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options || method == HttpMethod.Trace;
+    }
+}
