@@ -19,8 +19,9 @@ internal static class FileLock
             }
             catch (IOException) when (time.GetElapsedTime(started) < timeout)
             {
+                // Short polls: a long back-off lets a busy process take the lock again and again and starve this one.
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 25));
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2));
             }
             catch (IOException ex)
             {
