@@ -114,9 +114,10 @@ public sealed class FileSpendLedger : ISpendLedger, IDisposable
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(_path));
             var root = document.RootElement;
+            var entries = new List<LedgerEntry>();
             foreach (var e in root.GetProperty("entries").EnumerateArray())
             {
-                book.Entries.Add(new LedgerEntry(
+                entries.Add(new LedgerEntry(
                     e.GetProperty("id").GetGuid(),
                     e.GetProperty("scope").GetString()!,
                     e.GetProperty("asset").GetString()!,
@@ -126,11 +127,14 @@ public sealed class FileSpendLedger : ISpendLedger, IDisposable
                     Enum.Parse<LedgerEntryState>(e.GetProperty("state").GetString()!)));
             }
 
+            var folded = new List<KeyValuePair<(string, string, string), BigInteger>>();
             foreach (var f in root.GetProperty("folded").EnumerateArray())
             {
-                book.Folded[(f.GetProperty("scope").GetString()!, f.GetProperty("asset").GetString()!, f.GetProperty("host").GetString()!)] =
-                    BigInteger.Parse(f.GetProperty("amount").GetString()!, NumberStyles.None, CultureInfo.InvariantCulture);
+                folded.Add(new((f.GetProperty("scope").GetString()!, f.GetProperty("asset").GetString()!, f.GetProperty("host").GetString()!),
+                    BigInteger.Parse(f.GetProperty("amount").GetString()!, NumberStyles.None, CultureInfo.InvariantCulture)));
             }
+
+            book.Load(entries, folded);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {
@@ -149,7 +153,7 @@ public sealed class FileSpendLedger : ISpendLedger, IDisposable
             writer.WriteStartObject();
             writer.WriteNumber("version", 1);
             writer.WriteStartArray("entries");
-            foreach (var e in book.Entries)
+            foreach (var e in book.Entries.Values)
             {
                 writer.WriteStartObject();
                 writer.WriteString("id", e.Id);

@@ -4,18 +4,39 @@ using System.Numerics;
 namespace Mpp.Client;
 
 /// <summary>
-/// The accounting both ledgers share: entries (reserved, committed, unknown), folded into per-host totals
-/// once older than every window, and the limit checks. Not thread-safe: callers hold a lock.
+/// The accounting both ledgers share: live entries (reserved, committed, unknown), folded into per-host
+/// totals once older than every window, running totals so that per-host and total checks cost O(1), and
+/// the limit checks. Not thread-safe: callers hold a lock.
 /// </summary>
 internal sealed class LedgerBook
 {
     // Entries older than this are folded into totals: windows longer than it are refused by options validation.
     internal static readonly TimeSpan RetainedHistory = TimeSpan.FromDays(31);
 
-    public List<LedgerEntry> Entries { get; } = [];
+    private readonly Dictionary<(string Scope, string Asset), BigInteger> _totals = [];
+    private readonly Dictionary<(string Scope, string Asset, string Host), BigInteger> _hostTotals = [];
+    private long _lastCompactionMs = long.MinValue;
+
+    /// <summary>Live entries by id, in insertion (time) order.</summary>
+    public Dictionary<Guid, LedgerEntry> Entries { get; } = [];
 
     /// <summary>Folded spending per (scope, asset, host).</summary>
     public Dictionary<(string Scope, string Asset, string Host), BigInteger> Folded { get; } = [];
+
+    public void Load(IEnumerable<LedgerEntry> entries, IEnumerable<KeyValuePair<(string Scope, string Asset, string Host), BigInteger>> folded)
+    {
+        foreach (var (key, amount) in folded)
+        {
+            Folded[key] = amount;
+            AddToTotals(key.Scope, key.Asset, key.Host, amount);
+        }
+
+        foreach (var entry in entries)
+        {
+            Entries[entry.Id] = entry;
+            AddToTotals(entry.Scope, entry.Asset, entry.Host, entry.Amount);
+        }
+    }
 
     public ReservationResult TryReserve(SpendRequest request, DateTimeOffset now)
     {
@@ -29,7 +50,7 @@ internal sealed class LedgerBook
         var amount = request.Amount.Units;
         if (limit.Total is { } total)
         {
-            var spent = Spent(request.Scope, asset, host: null, since: null);
+            var spent = _totals.GetValueOrDefault((request.Scope, asset));
             if (spent + amount > total)
             {
                 return ReservationResult.Refused("budget.total", $"Spending {amount} more units of {asset} would exceed the total limit of {total} ({spent} already spent or held).");
@@ -38,7 +59,7 @@ internal sealed class LedgerBook
 
         if (limit.PerHost is { } perHost)
         {
-            var spent = Spent(request.Scope, asset, request.Host, since: null);
+            var spent = _hostTotals.GetValueOrDefault((request.Scope, asset, request.Host));
             if (spent + amount > perHost)
             {
                 return ReservationResult.Refused("budget.per-host", $"Spending {amount} more units of {asset} at {request.Host} would exceed the per-host limit of {perHost} ({spent} already spent or held).");
@@ -47,7 +68,7 @@ internal sealed class LedgerBook
 
         foreach (var window in limit.Windows)
         {
-            var spent = Spent(request.Scope, asset, host: null, since: now - window.Period);
+            var spent = SpentSince(request.Scope, asset, (now - window.Period).ToUnixTimeMilliseconds());
             if (spent + amount > window.Max)
             {
                 return ReservationResult.Refused("budget.window", $"Spending {amount} more units of {asset} would exceed the limit of {window.Max} per {Describe(window.Period)} ({spent} spent or held in that window).");
@@ -55,14 +76,14 @@ internal sealed class LedgerBook
         }
 
         var reservation = new SpendReservation(Guid.NewGuid(), request.Scope, request.Host, request.Amount, now);
-        Entries.Add(new LedgerEntry(reservation.Id, request.Scope, asset, request.Host, amount, now.ToUnixTimeMilliseconds(), LedgerEntryState.Reserved));
+        Entries[reservation.Id] = new LedgerEntry(reservation.Id, request.Scope, asset, request.Host, amount, now.ToUnixTimeMilliseconds(), LedgerEntryState.Reserved);
+        AddToTotals(request.Scope, asset, request.Host, amount);
         return ReservationResult.Reserved(reservation);
     }
 
     public void SetState(Guid id, LedgerEntryState state)
     {
-        var index = Entries.FindIndex(e => e.Id == id);
-        if (index < 0)
+        if (!Entries.TryGetValue(id, out var entry))
         {
             return; // already released or folded
         }
@@ -70,22 +91,23 @@ internal sealed class LedgerBook
         if (state == LedgerEntryState.Released)
         {
             // Only a reservation still in flight can be released; settled or unknown spending stays.
-            if (Entries[index].State == LedgerEntryState.Reserved)
+            if (entry.State == LedgerEntryState.Reserved)
             {
-                Entries.RemoveAt(index);
+                Entries.Remove(id);
+                AddToTotals(entry.Scope, entry.Asset, entry.Host, -entry.Amount);
             }
 
             return;
         }
 
-        Entries[index] = Entries[index] with { State = state };
+        Entries[id] = entry with { State = state };
     }
 
     public SpendSummary Summary(string scope, AssetId asset)
     {
         var key = asset.ToString();
         BigInteger reserved = 0, committed = 0, unknown = 0;
-        foreach (var entry in Entries)
+        foreach (var entry in Entries.Values)
         {
             if (entry.Scope != scope || entry.Asset != key)
             {
@@ -111,46 +133,52 @@ internal sealed class LedgerBook
         return new SpendSummary(reserved, committed, unknown);
     }
 
-    /// <summary>Folds settled or unknown entries older than the retained history into per-host totals.</summary>
+    /// <summary>Folds settled or unknown entries older than the retained history into per-host totals (at most once a minute).</summary>
     public void Compact(DateTimeOffset now)
     {
-        var cutoff = (now - RetainedHistory).ToUnixTimeMilliseconds();
-        for (var i = Entries.Count - 1; i >= 0; i--)
+        var nowMs = now.ToUnixTimeMilliseconds();
+        if (_lastCompactionMs != long.MinValue && nowMs - _lastCompactionMs < 60_000)
         {
-            var entry = Entries[i];
+            return;
+        }
+
+        _lastCompactionMs = nowMs;
+        var cutoff = (now - RetainedHistory).ToUnixTimeMilliseconds();
+        List<Guid>? folded = null;
+        foreach (var entry in Entries.Values)
+        {
             if (entry.AtUnixMs < cutoff && entry.State != LedgerEntryState.Reserved)
             {
                 var key = (entry.Scope, entry.Asset, entry.Host);
                 Folded[key] = Folded.GetValueOrDefault(key) + entry.Amount;
-                Entries.RemoveAt(i);
+                (folded ??= []).Add(entry.Id);
             }
+        }
+
+        foreach (var id in folded ?? [])
+        {
+            Entries.Remove(id); // totals are unchanged: the amount moved into Folded
         }
     }
 
-    private BigInteger Spent(string scope, string asset, string? host, DateTimeOffset? since)
+    private BigInteger SpentSince(string scope, string asset, long sinceMs)
     {
         BigInteger sum = 0;
-        var sinceMs = since?.ToUnixTimeMilliseconds();
-        foreach (var entry in Entries)
+        foreach (var entry in Entries.Values)
         {
-            if (entry.Scope == scope && entry.Asset == asset && (host is null || entry.Host == host) && (sinceMs is null || entry.AtUnixMs > sinceMs))
+            if (entry.AtUnixMs > sinceMs && entry.Scope == scope && entry.Asset == asset)
             {
                 sum += entry.Amount;
             }
         }
 
-        if (since is null)
-        {
-            foreach (var ((s, a, h), amount) in Folded)
-            {
-                if (s == scope && a == asset && (host is null || h == host))
-                {
-                    sum += amount;
-                }
-            }
-        }
-
         return sum;
+    }
+
+    private void AddToTotals(string scope, string asset, string host, BigInteger amount)
+    {
+        _totals[(scope, asset)] = _totals.GetValueOrDefault((scope, asset)) + amount;
+        _hostTotals[(scope, asset, host)] = _hostTotals.GetValueOrDefault((scope, asset, host)) + amount;
     }
 
     private static string Describe(TimeSpan period)
