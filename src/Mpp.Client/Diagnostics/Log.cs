@@ -9,19 +9,19 @@ namespace Mpp.Client;
 internal static partial class Log
 {
     [LoggerMessage(1000, LogLevel.Debug, "402 from {Endpoint}: {ChallengeCount} Payment challenge(s), {ErrorCount} malformed", EventName = "ChallengesReceived")]
-    public static partial void ChallengesReceived(ILogger logger, string endpoint, int challengeCount, int errorCount);
+    public static partial void ChallengesReceived(ILogger logger, LoggedUri endpoint, int challengeCount, int errorCount);
 
     [LoggerMessage(1001, LogLevel.Warning, "Skipped a malformed Payment challenge from {Endpoint}: {Reason}", EventName = "ChallengeMalformed")]
-    public static partial void ChallengeMalformed(ILogger logger, string endpoint, string reason);
+    public static partial void ChallengeMalformed(ILogger logger, LoggedUri endpoint, string reason);
 
     [LoggerMessage(1002, LogLevel.Information, "Paying challenge {ChallengeId} ({Method}/{Intent}, {Amount}) for {Endpoint}, round {Round}", EventName = "Paying")]
-    public static partial void Paying(ILogger logger, string challengeId, string method, string intent, string amount, string endpoint, int round);
+    public static partial void Paying(ILogger logger, string challengeId, string method, string intent, AssetAmount amount, LoggedUri endpoint, int round);
 
     [LoggerMessage(1003, LogLevel.Information, "Dry run: would pay challenge {ChallengeId} ({Method}/{Intent}, {Amount}) for {Endpoint}", EventName = "DryRun")]
-    public static partial void DryRun(ILogger logger, string challengeId, string method, string intent, string amount, string endpoint);
+    public static partial void DryRun(ILogger logger, string challengeId, string method, string intent, AssetAmount amount, LoggedUri endpoint);
 
     [LoggerMessage(1004, LogLevel.Warning, "Refused to pay {Endpoint}: {Reason}", EventName = "Unpayable")]
-    public static partial void Unpayable(ILogger logger, string endpoint, string reason);
+    public static partial void Unpayable(ILogger logger, LoggedUri endpoint, string reason);
 
     [LoggerMessage(1100, LogLevel.Information, "Challenge {ChallengeId} not paid: {Rule}: {Reason}", EventName = "ChallengeRefused")]
     public static partial void ChallengeRefused(ILogger logger, string? challengeId, string rule, string reason);
@@ -46,4 +46,10 @@ internal static partial class Log
 
     /// <summary>Scheme, host, port and path: the query string may carry secrets.</summary>
     public static string Endpoint(Uri? uri) => uri is null ? "(no uri)" : uri.GetLeftPart(UriPartial.Path);
+}
+
+/// <summary>A URI as logs show it (no query string), formatted only when a log line is actually written.</summary>
+internal readonly record struct LoggedUri(Uri? Uri)
+{
+    public override string ToString() => Log.Endpoint(Uri);
 }

@@ -75,14 +75,38 @@ internal sealed class PaymentHandler : DelegatingHandler
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return request.IsPaymentDisabled() ? base.SendAsync(request, cancellationToken) : SendWithPaymentAsync(request, cancellationToken);
+        if (request.IsPaymentDisabled())
+        {
+            return base.SendAsync(request, cancellationToken);
+        }
+
+        var options = _options.Get(_clientName);
+        var replayable = RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken);
+        if (!replayable.IsCompletedSuccessfully)
+        {
+            return SendWithPaymentAsync(request, replayable, options, cancellationToken);
+        }
+
+        // The hot path: when the answer is already there and needs nothing from us, hand back the inner task itself.
+        var sent = base.SendAsync(request, cancellationToken);
+        if (sent.IsCompletedSuccessfully && !NeedsHandling(sent.Result, options))
+        {
+            return sent;
+        }
+
+        return ContinueAsync(request, sent, replayable.Result, options, cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendWithPaymentAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendWithPaymentAsync(HttpRequestMessage request, ValueTask<bool> replayableTask, MppPaymentOptions options, CancellationToken cancellationToken)
     {
-        var options = _options.Get(_clientName);
-        var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
-        var response = await SendFollowingRedirectsAsync(request, replayable, options, cancellationToken).ConfigureAwait(false);
+        var replayable = await replayableTask.ConfigureAwait(false);
+        return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> ContinueAsync(HttpRequestMessage request, Task<HttpResponseMessage> sent, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        var response = await sent.ConfigureAwait(false);
+        response = await FollowRedirectsAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.PaymentRequired)
         {
             return response;
@@ -90,6 +114,9 @@ internal sealed class PaymentHandler : DelegatingHandler
 
         return await NegotiateAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
     }
+
+    private static bool NeedsHandling(HttpResponseMessage response, MppPaymentOptions options)
+        => response.StatusCode == HttpStatusCode.PaymentRequired || (options.FollowRedirects && IsRedirect(response.StatusCode) && response.Headers.Location is not null);
 
     private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
     {
@@ -106,7 +133,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         {
             var negotiationStarted = services.Time.GetTimestamp();
             var payUri = response.RequestMessage?.RequestUri is { IsAbsoluteUri: true } answered ? answered : originUri;
-            var endpoint = Log.Endpoint(payUri);
+            var endpoint = new LoggedUri(payUri);
             var parsed = PaymentChallenge.ParseAll(response.Headers);
             Log.ChallengesReceived(services.Logger, endpoint, parsed.Challenges.Count, parsed.Errors.Count);
             foreach (var error in parsed.Errors)
@@ -149,7 +176,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (options.DryRun || original.IsDryRun())
             {
                 var quote = candidates[0].Quote;
-                Log.DryRun(services.Logger, quote.Challenge.Id, quote.Method, quote.Intent, quote.Amount.ToString(), endpoint);
+                Log.DryRun(services.Logger, quote.Challenge.Id, quote.Method, quote.Intent, quote.Amount, endpoint);
                 response.SetPaymentDetails(original, call.Details(quote, outcome: null, receipt: null, isDryRun: true));
                 return response;
             }
@@ -169,7 +196,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             var challenge = chosenQuote.Challenge;
             call.Rounds++;
             call.LastQuote = chosenQuote;
-            Log.Paying(services.Logger, challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Amount.ToString(), endpoint, call.Rounds);
+            Log.Paying(services.Logger, challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Amount, endpoint, call.Rounds);
             var overhead = services.Time.GetElapsedTime(negotiationStarted);
 
             PaymentCredential credential;
@@ -377,6 +404,11 @@ internal sealed class PaymentHandler : DelegatingHandler
             candidates.Add(new Candidate(method, quote, needsApproval, Rank(options, challenge)));
         }
 
+        if (candidates.Count < 2)
+        {
+            return candidates;
+        }
+
         // Client preference first; within one preference, the cheapest when they share an asset; else server order.
         candidates.Sort(static (a, b) => a.Rank.CompareTo(b.Rank));
         var ordered = new List<Candidate>(candidates.Count);
@@ -434,7 +466,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         var last = call.Refusals.Count > 0 ? call.Refusals[^1] : new PaymentRefusal(null, "unpayable", "No challenge could be paid.");
-        Log.Unpayable(_services.Logger, Log.Endpoint(response.RequestMessage?.RequestUri), last.Reason);
+        Log.Unpayable(_services.Logger, new LoggedUri(response.RequestMessage?.RequestUri), last.Reason);
         if (call.Rounds > 0)
         {
             throw await RejectedAsync(response, call, $"the server refused the credential and the next challenge cannot be paid ({last.Rule}: {last.Reason})", cancellationToken).ConfigureAwait(false);
@@ -528,6 +560,11 @@ internal sealed class PaymentHandler : DelegatingHandler
     private async ValueTask<HttpResponseMessage> SendFollowingRedirectsAsync(HttpRequestMessage request, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await FollowRedirectsAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<HttpResponseMessage> FollowRedirectsAsync(HttpRequestMessage request, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
         if (!options.FollowRedirects)
         {
             return response;

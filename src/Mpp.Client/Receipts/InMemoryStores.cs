@@ -1,9 +1,12 @@
 namespace Mpp.Client;
 
-/// <summary>Receipts held in memory.</summary>
+/// <summary>The most recent receipts, held in memory (the oldest are dropped past <see cref="Capacity"/>; use the JSON-lines store for a full history).</summary>
 public sealed class InMemoryReceiptStore : IReceiptStore
 {
-    private readonly List<StoredReceipt> _receipts = [];
+    /// <summary>The most receipts kept.</summary>
+    public const int Capacity = 10_000;
+
+    private readonly Queue<StoredReceipt> _receipts = new();
     private readonly object _gate = new();
 
     /// <inheritdoc />
@@ -12,7 +15,11 @@ public sealed class InMemoryReceiptStore : IReceiptStore
         ArgumentNullException.ThrowIfNull(receipt);
         lock (_gate)
         {
-            _receipts.Add(receipt);
+            _receipts.Enqueue(receipt);
+            if (_receipts.Count > Capacity)
+            {
+                _receipts.Dequeue();
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -28,10 +35,17 @@ public sealed class InMemoryReceiptStore : IReceiptStore
     }
 }
 
-/// <summary>A payment journal held in memory.</summary>
+/// <summary>
+/// A payment journal held in memory. Pending and unknown entries are always kept; settled and rejected ones
+/// beyond <see cref="Capacity"/> are dropped, oldest first (use the JSON-lines journal to keep everything).
+/// </summary>
 public sealed class InMemoryPaymentJournal : IPaymentJournal
 {
-    private readonly List<JournalEntry> _entries = [];
+    /// <summary>The most settled or rejected entries kept.</summary>
+    public const int Capacity = 10_000;
+
+    private readonly Dictionary<Guid, JournalEntry> _entries = [];
+    private readonly Queue<Guid> _finished = new();
     private readonly object _gate = new();
 
     /// <inheritdoc />
@@ -40,7 +54,7 @@ public sealed class InMemoryPaymentJournal : IPaymentJournal
         ArgumentNullException.ThrowIfNull(entry);
         lock (_gate)
         {
-            _entries.Add(entry);
+            _entries[entry.Id] = entry;
         }
 
         return ValueTask.CompletedTask;
@@ -51,10 +65,17 @@ public sealed class InMemoryPaymentJournal : IPaymentJournal
     {
         lock (_gate)
         {
-            var index = _entries.FindIndex(e => e.Id == id);
-            if (index >= 0)
+            if (_entries.TryGetValue(id, out var entry))
             {
-                _entries[index] = _entries[index] with { State = state, Reference = reference ?? _entries[index].Reference };
+                _entries[id] = entry with { State = state, Reference = reference ?? entry.Reference };
+                if (state is JournalState.Settled or JournalState.Rejected)
+                {
+                    _finished.Enqueue(id);
+                    while (_finished.Count > Capacity)
+                    {
+                        _entries.Remove(_finished.Dequeue());
+                    }
+                }
             }
         }
 
@@ -66,7 +87,7 @@ public sealed class InMemoryPaymentJournal : IPaymentJournal
     {
         lock (_gate)
         {
-            return ValueTask.FromResult<IReadOnlyList<JournalEntry>>([.. _entries]);
+            return ValueTask.FromResult<IReadOnlyList<JournalEntry>>([.. _entries.Values.OrderBy(e => e.CreatedAt)]);
         }
     }
 }
