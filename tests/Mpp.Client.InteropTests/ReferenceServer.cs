@@ -11,6 +11,14 @@ internal static class ReferenceServer
 
     public static Uri Url => new(Required("MPP_SERVER_URL"));
 
+    public static Uri RpcUrl => new(Required("MPP_RPC_URL"));
+
+    /// <summary>anvil dev account #0, funded with pathUSD by the local chain (the payer in every interop test).</summary>
+    public const string PayerKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    /// <summary>anvil dev account #1: the harness server's payee.</summary>
+    public const string Payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
     public static int ChainId => int.Parse(Required("MPP_CHAIN_ID"), System.Globalization.CultureInfo.InvariantCulture);
 
     public static string Secret => Environment.GetEnvironmentVariable("MPP_SECRET_KEY") is { Length: > 0 } secret ? secret : DefaultSecret;

@@ -319,11 +319,20 @@ internal sealed class PaymentHandler : DelegatingHandler
             }
 
             // Any other status after paying: the server may or may not have taken the payment.
+            var failure = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
             await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
             await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
             Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
-            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, status)).ConfigureAwait(false);
+            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status)).ConfigureAwait(false);
+            call.LastOutcome = PaymentOutcome.Unknown;
+            if (failure?.Code is not null)
+            {
+                // The server answered in MPP terms (e.g. internal-payment-error): a typed failure, never a silent one.
+                call.LastProblem = failure;
+                throw await RejectedAsync(answer, call, $"the server could not process the payment (HTTP {status}, {failure.Code}); its outcome is unknown, so the budget keeps it counted", cancellationToken).ConfigureAwait(false);
+            }
+
             answer.SetPaymentDetails(paidRequest, call.Details(chosenQuote, PaymentOutcome.Unknown, receipt: null, isDryRun: false));
             return answer;
         }

@@ -605,6 +605,23 @@ public sealed class PaymentHandlerTests
     }
 
     [Test]
+    public async Task An_mpp_server_error_after_paying_is_a_typed_rejection_with_the_money_kept_counted()
+    {
+        using var harness = PaymentHarness.Create(primary: Server(out var paid, paid: _ => new HttpResponseMessage(HttpStatusCode.InternalServerError)
+        {
+            Content = new StringContent($$"""{"type":"{{PaymentProblemTypes.InternalPaymentError}}","title":"Internal Payment Error","status":500}""", System.Text.Encoding.UTF8, PaymentProblem.MediaType),
+        }));
+
+        var ex = Assert.ThrowsAsync<PaymentRejectedException>(() => harness.Client.GetAsync(Url));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(500));
+        Assert.That(ex.Problem!.Type, Is.EqualTo(PaymentProblemTypes.InternalPaymentError));
+        Assert.That(ex.Details!.Outcome, Is.EqualTo(PaymentOutcome.Unknown));
+        Assert.That(paid, Has.Count.EqualTo(1));
+        Assert.That((await harness.SpentAsync()).Unknown, Is.EqualTo(new System.Numerics.BigInteger(100)));
+    }
+
+    [Test]
     public async Task A_receipt_naming_another_challenge_is_not_trusted()
     {
         using var harness = PaymentHarness.Create(primary: Server(out _, paid: _ => Answers.Paid(Answers.Challenge())));
