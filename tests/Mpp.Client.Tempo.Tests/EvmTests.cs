@@ -185,3 +185,46 @@ public sealed class EvmTests
         Assert.That(Rlp.String(Encoding.ASCII.GetBytes("dog")), Is.EqualTo(new byte[] { 0x83, (byte)'d', (byte)'o', (byte)'g' }));
     }
 }
+
+/// <summary>More external vectors: EIP-155's own example transaction, EIP-191 hashes, the specialised voucher hash.</summary>
+public sealed class EvmVectorTests
+{
+    // EIP-155 "Example": nonce 9, 20 gwei, 21000 gas, to 0x3535…35, 1 ether, chain 1, key 0x4646…46.
+    [Test]
+    public void The_eip155_example_transaction_signs_exactly()
+    {
+        using var signer = PrivateKeySigner.FromHex("0x" + string.Concat(Enumerable.Repeat("46", 32)));
+        var to = Evm.Hex.Decode("0x" + string.Concat(Enumerable.Repeat("35", 20)));
+        byte[][] fields = [Evm.Rlp.Integer(9), Evm.Rlp.Integer(20_000_000_000), Evm.Rlp.Integer(21000), Evm.Rlp.String(to), Evm.Rlp.Integer(System.Numerics.BigInteger.Pow(10, 18)), Evm.Rlp.String([])];
+        var signingData = Evm.Rlp.List([.. fields, Evm.Rlp.Integer(1), Evm.Rlp.Integer(0), Evm.Rlp.Integer(0)]);
+        var hash = Evm.Keccak.Hash(signingData);
+
+        var signature = signer.SignHashAsync(hash, default).AsTask().Result;
+        var signed = Evm.Rlp.List([.. fields, Evm.Rlp.Integer(35 + 2 + signature.YParity), Evm.Rlp.String(signature.R.Span), Evm.Rlp.String(signature.S.Span)]);
+
+        Assert.That(Evm.Hex.Encode(signingData), Is.EqualTo("0xec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080"));
+        Assert.That(Evm.Hex.Encode(hash), Is.EqualTo("0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53"));
+        Assert.That(Evm.Hex.Encode(signed), Is.EqualTo("0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"));
+    }
+
+    // web3.js accounts.hashMessage and ethers' hashMessage tests.
+    [TestCase("Hello World", "0xa1de988600a42c4b4ab089b619297c17d53cffae5d5120d82d8a92d0bb3b78f2")]
+    [TestCase("", "0x5f35dce98ba4fba25530a026ed80b2cecdaa31091ba4958b99b52ea1d068adad")]
+    public void Eip191_message_hashes_match(string message, string expected)
+    {
+        Assert.That(Evm.Hex.Encode(Evm.Eip191.Hash(System.Text.Encoding.UTF8.GetBytes(message))), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void The_specialised_voucher_hash_equals_the_general_encoder_and_the_reference()
+    {
+        var vector = Vectors.Load("session-voucher.json").GetProperty("voucher");
+        var voucher = new Sessions.Voucher(1337, EvmAddress.Parse("0x4d50500000000000000000000000000000000000"));
+
+        var digest = voucher.Digest(Evm.Hex.Decode(vector.GetProperty("message").GetProperty("channelId").GetString()!), 2000);
+
+        Assert.That(Evm.Hex.Encode(voucher.DomainSeparator), Is.EqualTo(vector.GetProperty("domainSeparator").GetString()));
+        Assert.That(Evm.Hex.Encode(digest), Is.EqualTo(vector.GetProperty("digest").GetString()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => voucher.Digest(new byte[32], System.Numerics.BigInteger.One << 96));
+    }
+}
