@@ -15,7 +15,7 @@ namespace Mpp.Client.InteropTests;
 [NonParallelizable]
 public sealed class TempoChargeInteropTests
 {
-    private static ServiceProvider Services(Func<IPaymentMethod, IPaymentMethod>? decorate = null, Action<HttpMessageHandler>? capture = null, CapturingHandler? spy = null)
+    private static ServiceProvider Services(Func<IPaymentMethod, IPaymentMethod>? decorate = null, CapturingHandler? spy = null, TempoChargeMode mode = TempoChargeMode.Pull)
     {
         var services = new ServiceCollection();
         var mpp = services.AddMpp();
@@ -45,8 +45,9 @@ public sealed class TempoChargeInteropTests
 
         return services.BuildServiceProvider();
 
-        static void Configure(TempoOptions o)
+        void Configure(TempoOptions o)
         {
+            o.Mode = mode;
             o.Signer = PrivateKeySigner.FromHex(ReferenceServer.PayerKey);
             o.RpcUrl = ReferenceServer.RpcUrl;
             o.ChainId = ReferenceServer.ChainId;
@@ -79,6 +80,23 @@ public sealed class TempoChargeInteropTests
 
         var spent = await services.GetRequiredService<ISpendLedger>().GetSummaryAsync("paid", TempoAssets.PathUsdOn(ReferenceServer.ChainId).Id, default);
         Assert.That(spent.Committed, Is.EqualTo(new BigInteger(10000)));
+    }
+
+    [Test]
+    public async Task Push_mode_broadcasts_and_sends_the_hash_unless_fees_are_sponsored()
+    {
+        var spy = new CapturingHandler();
+        using var services = Services(spy: spy, mode: TempoChargeMode.Push);
+        using var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("paid");
+        client.BaseAddress = ReferenceServer.Url;
+
+        using var response = await client.GetAsync("/paid");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        var credential = PaymentCredential.Parse(spy.Credentials.Single());
+        Assert.That(credential.Payload.GetProperty("type").GetString(), Is.EqualTo(ReferenceServer.FeePayer ? "transaction" : "hash"));
+        var logs = await TransferWithMemoLogsAsync(response.GetPaymentReceipt()!.Reference);
+        Assert.That(logs.Single().Amount, Is.EqualTo(new BigInteger(10000)));
     }
 
     [Test]
