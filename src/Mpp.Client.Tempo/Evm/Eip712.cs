@@ -147,10 +147,7 @@ internal sealed class Eip712
         switch (type)
         {
             case "address":
-                var address = EvmAddress.Parse(value.GetString() ?? throw new FormatException("EIP-712: an address must be a string."));
-                var word = new byte[32];
-                address.ToBytes().CopyTo(word, 12);
-                return word;
+                return Abi.AddressWord(EvmAddress.Parse(value.GetString() ?? throw new FormatException("EIP-712: an address must be a string.")));
             case "bool":
                 return Hex.Word(value.ValueKind switch
                 {
