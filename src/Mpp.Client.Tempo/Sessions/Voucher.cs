@@ -12,7 +12,7 @@ internal sealed class Voucher
 {
     private static readonly byte[] TypeHash = Keccak.Hash("Voucher(bytes32 channelId,uint96 cumulativeAmount)");
     private static readonly byte[] DomainTypeHash = Keccak.Hash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    private static readonly BigInteger MaxAmount = (BigInteger.One << 96) - 1;
+    public static readonly BigInteger MaxAmount = (BigInteger.One << 96) - 1;
     private readonly byte[] _domainSeparator;
 
     public Voucher(long chainId, EvmAddress escrow)

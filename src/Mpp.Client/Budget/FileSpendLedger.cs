@@ -53,6 +53,17 @@ public sealed class FileSpendLedger : ISpendLedger, IDisposable
     public ValueTask CommitAsync(SpendReservation reservation, CancellationToken cancellationToken) => SetAsync(reservation, LedgerEntryState.Committed, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask CommitPartAsync(SpendReservation reservation, System.Numerics.BigInteger spentUnits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reservation);
+        return UpdateAsync(book =>
+        {
+            book.CommitPart(reservation.Id, spentUnits);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public ValueTask ReleaseAsync(SpendReservation reservation, CancellationToken cancellationToken) => SetAsync(reservation, LedgerEntryState.Released, cancellationToken);
 
     /// <inheritdoc />

@@ -21,6 +21,17 @@ public interface ISpendLedger
     /// <returns>A task.</returns>
     ValueTask CommitAsync(SpendReservation reservation, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Part of the reservation was spent and the rest came back (a session channel closed: the payee's settlement is
+    /// spent, the refund returns to the budget). The default keeps the whole reservation counted, which is safe but
+    /// never gives the refund back.
+    /// </summary>
+    /// <param name="reservation">The reservation.</param>
+    /// <param name="spentUnits">The units spent, from 0 to the reserved amount; the rest is released.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    /// <returns>A task.</returns>
+    ValueTask CommitPartAsync(SpendReservation reservation, BigInteger spentUnits, CancellationToken cancellationToken) => CommitAsync(reservation, cancellationToken);
+
     /// <summary>Nothing left the process: the reservation is returned to the budget.</summary>
     /// <param name="reservation">The reservation.</param>
     /// <param name="cancellationToken">Cancels the update.</param>

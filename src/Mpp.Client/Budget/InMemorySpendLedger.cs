@@ -32,6 +32,18 @@ public sealed class InMemorySpendLedger : ISpendLedger
     public ValueTask CommitAsync(SpendReservation reservation, CancellationToken cancellationToken) => Set(reservation, LedgerEntryState.Committed);
 
     /// <inheritdoc />
+    public ValueTask CommitPartAsync(SpendReservation reservation, System.Numerics.BigInteger spentUnits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reservation);
+        lock (_gate)
+        {
+            _book.CommitPart(reservation.Id, spentUnits);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public ValueTask ReleaseAsync(SpendReservation reservation, CancellationToken cancellationToken) => Set(reservation, LedgerEntryState.Released);
 
     /// <inheritdoc />

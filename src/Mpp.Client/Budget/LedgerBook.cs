@@ -103,6 +103,25 @@ internal sealed class LedgerBook
         Entries[id] = entry with { State = state };
     }
 
+    /// <summary>Commits part of a reservation still held (or kept as unknown) and returns the rest to the totals.</summary>
+    public void CommitPart(Guid id, BigInteger spentUnits)
+    {
+        if (!Entries.TryGetValue(id, out var entry) || entry.State == LedgerEntryState.Committed)
+        {
+            return; // already folded, released or settled: nothing to move
+        }
+
+        var spent = BigInteger.Min(BigInteger.Max(spentUnits, BigInteger.Zero), entry.Amount);
+        AddToTotals(entry.Scope, entry.Asset, entry.Host, spent - entry.Amount);
+        if (spent.IsZero)
+        {
+            Entries.Remove(id);
+            return;
+        }
+
+        Entries[id] = entry with { Amount = spent, State = LedgerEntryState.Committed };
+    }
+
     public SpendSummary Summary(string scope, AssetId asset)
     {
         var key = asset.ToString();

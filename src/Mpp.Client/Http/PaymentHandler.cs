@@ -22,6 +22,8 @@ internal sealed class PaymentServices(
 {
     public IReadOnlyList<IPaymentMethod> Methods { get; } = [.. methods];
 
+    public IReadOnlyList<IPrepayingPaymentMethod> Prepayers { get; } = [.. methods.OfType<IPrepayingPaymentMethod>()];
+
     public IReadOnlyList<IPaymentPolicy> Policies { get; } = [.. policies];
 
     public IPaymentApprover? Approver { get; } = approver;
@@ -81,6 +83,11 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         var options = _options.Get(_clientName);
+        if (_services.Prepayers.Count > 0 && !options.DryRun && !request.IsDryRun() && request.RequestUri is { IsAbsoluteUri: true })
+        {
+            return SendPrepaidAsync(request, options, cancellationToken);
+        }
+
         var replayable = RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken);
         if (!replayable.IsCompletedSuccessfully)
         {
@@ -113,6 +120,147 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         return await NegotiateAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sessions: when a method already holds a still-valid challenge for the route, the next voucher rides on the request
+    /// itself (one round trip). A 402 answer drops to the normal path with that 402.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
+        var uri = request.RequestUri!;
+        if (!replayable || (uri.Scheme != Uri.UriSchemeHttps && !(options.AllowInsecureLoopback && uri.IsLoopback)))
+        {
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var services = _services;
+        var context = new PaymentContext(_clientName, request.Method, uri, 1, options.Budget.Scope, options.Budget.Find);
+        IPrepayingPaymentMethod? method = null;
+        PrepaidPayment? prepaid = null;
+        foreach (var prepayer in services.Prepayers)
+        {
+            prepaid = await prepayer.TryPrepayAsync(context, cancellationToken).ConfigureAwait(false);
+            if (prepaid is not null)
+            {
+                method = prepayer;
+                break;
+            }
+        }
+
+        if (prepaid is null || method is null)
+        {
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var quote = prepaid.Quote;
+        var challenge = quote.Challenge;
+        if (!quote.IsPrefunded || !await AllowsPrepaymentAsync(quote, context, options, cancellationToken).ConfigureAwait(false))
+        {
+            // Not within what this client may pay up front: the normal path decides (and explains) with the server's 402.
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var headerValue = prepaid.Credential.ToHeaderValue();
+        var origin = uri.GetLeftPart(UriPartial.Authority);
+        var entry = new JournalEntry(
+            Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, origin, uri.AbsolutePath, challenge.Id, challenge.Method, challenge.Intent,
+            quote.Amount.Asset.ToString(), quote.Amount.Units.ToString(CultureInfo.InvariantCulture), Digest(headerValue), JournalState.Pending, null);
+        try
+        {
+            await services.Journal.RecordAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            throw;
+        }
+
+        var call = new PaymentCall(request, options) { Rounds = 1, LastQuote = quote, JournalEntryId = entry.Id };
+        var paidRequest = CloneForPayment(request, uri, prepaid.Credential.HeaderName, headerValue, call.IdempotencyKey);
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await SendFollowingRedirectsAsync(paidRequest, replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
+            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, null, null)).ConfigureAwait(false);
+            Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
+            throw new PaymentOutcomeUnknownException(
+                $"A prepaid credential for challenge {challenge.Id} was sent to {new LoggedUri(uri)} but no answer was read ({ex.GetType().Name}). It is counted as spent and will not be sent again; see journal entry {entry.Id}.",
+                entry.Id,
+                challenge.Id,
+                ex);
+        }
+
+        var status = (int)answer.StatusCode;
+        if (answer.IsSuccessStatusCode || answer.StatusCode == HttpStatusCode.Forbidden)
+        {
+            var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
+            await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
+            if (receipt is not null)
+            {
+                await services.Receipts.AddAsync(
+                    new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, entry.Amount, receipt.Reference, receipt.Json.GetRawText()),
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+
+            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
+            services.Metrics.Amount(quote.Amount);
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status)).ConfigureAwait(false);
+            answer.SetPaymentDetails(paidRequest, call.Details(quote, PaymentOutcome.Settled, receipt, isDryRun: false));
+            return answer;
+        }
+
+        var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+        if (answer.StatusCode == HttpStatusCode.PaymentRequired)
+        {
+            // The voucher was refused (an expired challenge, a channel the server forgot…): the method learns why, then
+            // the ordinary negotiation takes this 402 from the start.
+            await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
+            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+            Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status)).ConfigureAwait(false);
+            return await NegotiateAsync(request, answer, replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
+        services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+        Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
+        await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status)).ConfigureAwait(false);
+        call.LastOutcome = PaymentOutcome.Unknown;
+        call.LastProblem = problem;
+        if (problem?.Code is not null)
+        {
+            throw await RejectedAsync(answer, call, $"the server could not process the prepaid credential (HTTP {status}, {problem.Code})", cancellationToken).ConfigureAwait(false);
+        }
+
+        answer.SetPaymentDetails(paidRequest, call.Details(quote, PaymentOutcome.Unknown, receipt: null, isDryRun: false));
+        return answer;
+    }
+
+    /// <summary>The same policy as the normal path (allow-lists, expiry, limits, custom policies); anything short of a plain allow goes the normal way.</summary>
+    private async ValueTask<bool> AllowsPrepaymentAsync(PaymentQuote quote, PaymentContext context, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        if (BuiltInPolicy.Evaluate(quote, context, options, _services.Time.GetUtcNow()).Kind != PaymentDecisionKind.Allow)
+        {
+            return false;
+        }
+
+        foreach (var policy in _services.Policies)
+        {
+            if ((await policy.EvaluateAsync(quote, context, cancellationToken).ConfigureAwait(false)).Kind != PaymentDecisionKind.Allow)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool NeedsHandling(HttpResponseMessage response, MppPaymentOptions options)
@@ -166,7 +314,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 return await UnpayableAsync(response, call, "request.body-not-replayable", $"The request body is streamed or larger than MaxBufferedRequestBytes ({options.MaxBufferedRequestBytes}); it is never sent twice, so the request cannot be paid.", cancellationToken).ConfigureAwait(false);
             }
 
-            var context = new PaymentContext(_clientName, original.Method, payUri, call.Rounds + 1);
+            var context = new PaymentContext(_clientName, original.Method, payUri, call.Rounds + 1, options.Budget.Scope, options.Budget.Find);
             var candidates = await SelectAsync(parsed.Challenges, context, options, call, cancellationToken).ConfigureAwait(false);
             if (candidates.Count == 0)
             {
@@ -234,10 +382,12 @@ internal sealed class PaymentHandler : DelegatingHandler
             catch (Exception)
             {
                 await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
                 throw;
             }
 
             call.JournalEntryId = entry.Id;
+            var handOver = chosenQuote.LocksDeposit ? reservation : null;
             var paidRequest = CloneForPayment(response.RequestMessage ?? original, payUri, credential.HeaderName, headerValue, call.IdempotencyKey);
             services.Metrics.Overhead(overhead + services.Time.GetElapsedTime(encodeStarted));
             response.Dispose();
@@ -253,10 +403,14 @@ internal sealed class PaymentHandler : DelegatingHandler
                 catch (Exception ex)
                 {
                     // The credential may have reached the server: keep the money counted, never pay again on our own.
-                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    if (handOver is null)
+                    {
+                        await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    }
+
                     await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
-                    await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null)).ConfigureAwait(false);
+                    await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }).ConfigureAwait(false);
                     Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                     activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
                     throw new PaymentOutcomeUnknownException(
@@ -272,7 +426,11 @@ internal sealed class PaymentHandler : DelegatingHandler
             {
                 // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
                 var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
-                await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                if (handOver is null)
+                {
+                    await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                }
+
                 await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
                 if (receipt is not null)
                 {
@@ -286,7 +444,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 services.Metrics.Rounds(call.Rounds);
                 Log.Settled(services.Logger, challenge.Id, status, receipt?.Reference);
                 activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, status)).ConfigureAwait(false);
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, status) { Reservation = handOver }).ConfigureAwait(false);
                 answer.SetPaymentDetails(paidRequest, call.Details(chosenQuote, PaymentOutcome.Settled, receipt, isDryRun: false));
                 return answer;
             }
@@ -297,11 +455,15 @@ internal sealed class PaymentHandler : DelegatingHandler
 
                 // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
                 // until it expires), so it stays counted; reconciliation can release it later.
-                await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                if (handOver is null)
+                {
+                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                }
+
                 await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
                 services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
                 Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status)).ConfigureAwait(false);
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status) { Reservation = handOver }).ConfigureAwait(false);
                 call.LastProblem = problem;
                 call.LastOutcome = PaymentOutcome.Rejected;
                 if (challenge.Intent == "charge")
@@ -320,11 +482,15 @@ internal sealed class PaymentHandler : DelegatingHandler
 
             // Any other status after paying: the server may or may not have taken the payment.
             var failure = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
-            await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+            if (handOver is null)
+            {
+                await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+            }
+
             await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
             Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
-            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status)).ConfigureAwait(false);
+            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status) { Reservation = handOver }).ConfigureAwait(false);
             call.LastOutcome = PaymentOutcome.Unknown;
             if (failure?.Code is not null)
             {

@@ -8,7 +8,9 @@ public sealed class PaymentContext
     /// <param name="method">The HTTP method.</param>
     /// <param name="requestUri">The absolute URI paid for.</param>
     /// <param name="round">The payment round, starting at 1.</param>
-    public PaymentContext(string clientName, HttpMethod method, Uri requestUri, int round)
+    /// <param name="budgetScope">The budget scope (the client name unless configured); <see langword="null"/> means the client name.</param>
+    /// <param name="limits">Finds the client's spending limit for an asset; <see langword="null"/> when the caller has none.</param>
+    public PaymentContext(string clientName, HttpMethod method, Uri requestUri, int round, string? budgetScope = null, Func<AssetId, SpendLimit?>? limits = null)
     {
         ArgumentNullException.ThrowIfNull(clientName);
         ArgumentNullException.ThrowIfNull(method);
@@ -17,7 +19,19 @@ public sealed class PaymentContext
         HttpMethod = method;
         RequestUri = requestUri;
         Round = round;
+        BudgetScope = budgetScope ?? clientName;
+        _limits = limits;
     }
+
+    private readonly Func<AssetId, SpendLimit?>? _limits;
+
+    /// <summary>Gets the budget scope payments of this request count against.</summary>
+    public string BudgetScope { get; }
+
+    /// <summary>Finds the client's spending limit for an asset (what a method that reserves more money, such as a session top-up, must respect).</summary>
+    /// <param name="asset">The asset.</param>
+    /// <returns>The limit, or <see langword="null"/> when the client has none for the asset (it may not pay in it).</returns>
+    public SpendLimit? FindLimit(AssetId asset) => _limits?.Invoke(asset);
 
     /// <summary>Gets the named HttpClient the request went through.</summary>
     public string ClientName { get; }

@@ -11,7 +11,11 @@ public sealed class PaymentQuote
     /// <param name="recipients">The payees, in the method's native form; empty when the method has none.</param>
     /// <param name="deposit">For a session that opens or tops up a channel, the deposit locked; otherwise <see langword="null"/>.</param>
     /// <param name="chainId">The chain the payment is made on, or <see langword="null"/> off-chain.</param>
-    public PaymentQuote(PaymentChallenge challenge, AssetAmount amount, IReadOnlyList<string> recipients, AssetAmount? deposit = null, long? chainId = null)
+    /// <param name="prefunded">
+    /// Whether the money is already held by an earlier reservation (a session voucher drawing on a channel's deposit):
+    /// the budget reserves nothing new and only the per-request limit applies.
+    /// </param>
+    public PaymentQuote(PaymentChallenge challenge, AssetAmount amount, IReadOnlyList<string> recipients, AssetAmount? deposit = null, long? chainId = null, bool prefunded = false)
     {
         ArgumentNullException.ThrowIfNull(challenge);
         ArgumentNullException.ThrowIfNull(recipients);
@@ -25,6 +29,7 @@ public sealed class PaymentQuote
         Recipients = recipients;
         Deposit = deposit;
         ChainId = chainId;
+        IsPrefunded = prefunded;
     }
 
     /// <summary>Gets the challenge quoted.</summary>
@@ -48,8 +53,21 @@ public sealed class PaymentQuote
     /// <summary>Gets the chain id, or <see langword="null"/>.</summary>
     public long? ChainId { get; }
 
-    /// <summary>Gets the amount the budget must reserve: the deposit when there is one, else the amount.</summary>
-    public AssetAmount Reserved => Deposit ?? Amount;
+    /// <summary>Gets whether the call draws on money an earlier reservation already holds (a session channel's deposit).</summary>
+    public bool IsPrefunded { get; }
+
+    /// <summary>
+    /// Gets whether the reservation made for this quote locks a deposit: the payment handler then hands the reservation to
+    /// the method (in <see cref="PaymentSettlement.Reservation"/>), which commits what was spent and releases the rest when
+    /// the channel closes.
+    /// </summary>
+    public bool LocksDeposit => Deposit is not null && !IsPrefunded;
+
+    /// <summary>Gets or sets state the method keeps with the quote between quoting, signing and settlement; the handler never reads it.</summary>
+    public object? MethodState { get; set; }
+
+    /// <summary>Gets the amount the budget must reserve: nothing new when prefunded, else the deposit when there is one, else the amount.</summary>
+    public AssetAmount Reserved => IsPrefunded ? new AssetAmount(Amount.Asset, 0) : Deposit ?? Amount;
 
     /// <inheritdoc />
     public override string ToString() => $"{Method}/{Intent} {Amount} to {string.Join(", ", Recipients)}";

@@ -1,0 +1,109 @@
+using System.Numerics;
+using System.Text.Json.Nodes;
+using Mpp.Client.Tempo.Evm;
+
+namespace Mpp.Client.Tempo.Sessions;
+
+/// <summary>
+/// A v2 channel descriptor (protocol.md §3.3.2). Payee, token and operator keep the challenge's spelling so credentials
+/// echo them unchanged; the payer and signer are written in EIP-55 like the reference client.
+/// </summary>
+internal sealed record ChannelDescriptor(
+    EvmAddress Payer,
+    string PayeeText,
+    string OperatorText,
+    string TokenText,
+    byte[] Salt,
+    EvmAddress AuthorizedSigner,
+    byte[] ExpiringNonceHash)
+{
+    public EvmAddress Payee => EvmAddress.Parse(PayeeText);
+
+    public EvmAddress Operator => EvmAddress.Parse(OperatorText);
+
+    public EvmAddress Token => EvmAddress.Parse(TokenText);
+
+    /// <summary>The descriptor tuple, seven static words (encoded inline, no offset).</summary>
+    public byte[] AbiWords()
+        => [.. Abi.AddressWord(Payer), .. Abi.AddressWord(Payee), .. Abi.AddressWord(Operator), .. Abi.AddressWord(Token), .. Salt, .. Abi.AddressWord(AuthorizedSigner), .. ExpiringNonceHash];
+
+    /// <summary><c>keccak256(abi.encode(payer, payee, operator, token, salt, authorizedSigner, expiringNonceHash, escrow, chainId))</c>.</summary>
+    public byte[] ChannelId(EvmAddress escrow, long chainId) => Keccak.Hash([.. AbiWords(), .. Abi.AddressWord(escrow), .. Hex.Word(chainId)]);
+
+    public JsonObject ToJson() => new()
+    {
+        ["authorizedSigner"] = AuthorizedSigner.ToString(),
+        ["expiringNonceHash"] = Hex.Encode(ExpiringNonceHash),
+        ["operator"] = OperatorText,
+        ["payee"] = PayeeText,
+        ["payer"] = Payer.ToString(),
+        ["salt"] = Hex.Encode(Salt),
+        ["token"] = TokenText,
+    };
+}
+
+/// <summary>On-chain state of a channel: <c>deposit = 0</c> means unknown or closed.</summary>
+internal sealed record ChannelOnChain(BigInteger Settled, BigInteger Deposit, long CloseRequestedAt);
+
+/// <summary>A <c>ChannelClosed</c> event: what the payee got and what came back.</summary>
+internal sealed record ChannelClosedEvent(string TransactionHash, BigInteger SettledToPayee, BigInteger RefundedToPayer);
+
+/// <summary>The client-originated calls of the TIP-1034 escrow (protocol.md §3.3.3) and the reads the client needs.</summary>
+internal static class Escrow
+{
+    public const long CloseGracePeriodSeconds = 900;
+
+    public static readonly byte[] OpenSelector = Abi.Selector("open(address,address,address,uint96,bytes32,address)");
+    public static readonly byte[] TopUpSelector = Abi.Selector("topUp((address,address,address,address,bytes32,address,bytes32),uint96)");
+    public static readonly byte[] RequestCloseSelector = Abi.Selector("requestClose((address,address,address,address,bytes32,address,bytes32))");
+    public static readonly byte[] WithdrawSelector = Abi.Selector("withdraw((address,address,address,address,bytes32,address,bytes32))");
+    public static readonly byte[] GetChannelSelector = Abi.Selector("getChannel((address,address,address,address,bytes32,address,bytes32))");
+    public static readonly string ChannelClosedTopic = Hex.Encode(Keccak.Hash("ChannelClosed(bytes32,address,address,uint96,uint96)"));
+
+    public static byte[] Open(EvmAddress payee, EvmAddress @operator, EvmAddress token, BigInteger deposit, ReadOnlySpan<byte> salt, EvmAddress authorizedSigner)
+        => [.. OpenSelector, .. Abi.AddressWord(payee), .. Abi.AddressWord(@operator), .. Abi.AddressWord(token), .. Hex.Word(deposit), .. salt, .. Abi.AddressWord(authorizedSigner)];
+
+    public static byte[] TopUp(ChannelDescriptor descriptor, BigInteger additionalDeposit) => [.. TopUpSelector, .. descriptor.AbiWords(), .. Hex.Word(additionalDeposit)];
+
+    public static byte[] RequestClose(ChannelDescriptor descriptor) => [.. RequestCloseSelector, .. descriptor.AbiWords()];
+
+    public static byte[] Withdraw(ChannelDescriptor descriptor) => [.. WithdrawSelector, .. descriptor.AbiWords()];
+
+    public static byte[] GetChannel(ChannelDescriptor descriptor) => [.. GetChannelSelector, .. descriptor.AbiWords()];
+
+    /// <summary>Reads <c>getChannel</c>'s ten static words: the descriptor, then settled, deposit, closeRequestedAt.</summary>
+    public static ChannelOnChain DecodeChannel(ReadOnlySpan<byte> returned)
+    {
+        if (returned.Length < 320)
+        {
+            throw new FormatException($"getChannel returned {returned.Length} bytes; 320 were expected.");
+        }
+
+        return new ChannelOnChain(Word(returned[224..256]), Word(returned[256..288]), (long)Word(returned[288..320]));
+    }
+
+    /// <summary>Finds the <c>ChannelClosed</c> event of <paramref name="channelId"/> in a transaction receipt's logs.</summary>
+    public static ChannelClosedEvent? FindChannelClosed(System.Text.Json.JsonElement receipt, EvmAddress escrow, string channelId)
+    {
+        if (!receipt.TryGetProperty("logs", out var logs) || logs.ValueKind != System.Text.Json.JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var log in logs.EnumerateArray())
+        {
+            if (log.TryGetProperty("address", out var address) && string.Equals(address.GetString(), escrow.Lower, StringComparison.OrdinalIgnoreCase)
+                && log.TryGetProperty("topics", out var topics) && topics.GetArrayLength() >= 2
+                && string.Equals(topics[0].GetString(), ChannelClosedTopic, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(topics[1].GetString(), channelId, StringComparison.OrdinalIgnoreCase)
+                && Hex.TryDecode(log.GetProperty("data").GetString(), out var data) && data.Length >= 64)
+            {
+                return new ChannelClosedEvent(receipt.GetProperty("transactionHash").GetString()!, Word(data.AsSpan(0, 32)), Word(data.AsSpan(32, 32)));
+            }
+        }
+
+        return null;
+    }
+
+    private static BigInteger Word(ReadOnlySpan<byte> word) => new(word, isUnsigned: true, isBigEndian: true);
+}

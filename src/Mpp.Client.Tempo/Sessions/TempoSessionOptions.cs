@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+
+namespace Mpp.Client.Tempo;
+
+/// <summary>Settings for Tempo sessions (payment channels), validated at start-up. Amounts are in whole tokens (TIP-20 tokens have 6 decimals).</summary>
+public sealed class TempoSessionOptions
+{
+    /// <summary>Gets or sets the most one channel may lock in the escrow, deposit and top-ups together.</summary>
+    /// <value>The default is 10 tokens.</value>
+    public decimal MaxDeposit { get; set; } = 10m;
+
+    /// <summary>Gets or sets the deposit (and top-up size) used when the server suggests none.</summary>
+    /// <value>The default is 1 token.</value>
+    public decimal DefaultDeposit { get; set; } = 1m;
+
+    /// <summary>Gets escrow addresses accepted besides the canonical TIP-1034 escrow <c>0x4d50…0000</c>.</summary>
+    public IList<string> AllowedEscrows { get; } = [];
+
+    /// <summary>Gets or sets whether open channels are closed cooperatively when the host stops.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool CloseOnShutdown { get; set; } = true;
+
+    /// <summary>Gets or sets how long a cooperative close may take (server answer and the on-chain confirmation).</summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets the directory of a durable channel store; <see langword="null"/> keeps channels in memory.</summary>
+    public string? StoreDirectory { get; set; }
+}
+
+internal sealed class TempoSessionOptionsValidator : IValidateOptions<TempoSessionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TempoSessionOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxDeposit <= 0 || options.DefaultDeposit <= 0 || options.DefaultDeposit > options.MaxDeposit)
+        {
+            failures.Add($"Tempo sessions: MaxDeposit ({options.MaxDeposit}) and DefaultDeposit ({options.DefaultDeposit}) must be positive, with DefaultDeposit ≤ MaxDeposit.");
+        }
+
+        if (decimal.Round(options.MaxDeposit, 6) != options.MaxDeposit || decimal.Round(options.DefaultDeposit, 6) != options.DefaultDeposit)
+        {
+            failures.Add("Tempo sessions: deposits have at most 6 decimals (TIP-20 tokens).");
+        }
+
+        foreach (var escrow in options.AllowedEscrows)
+        {
+            if (!EvmAddress.TryParse(escrow, out _))
+            {
+                failures.Add($"Tempo sessions: AllowedEscrows has '{escrow}', which is not an address.");
+            }
+        }
+
+        if (options.CloseTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Tempo sessions: CloseTimeout must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
