@@ -330,6 +330,37 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a request for a server-sent-event stream billed per chunk through the client's payment handler (which opens
+    /// or reuses a channel) and returns the stream; enumerating it answers the server's voucher requests.
+    /// </summary>
+    /// <param name="client">An HttpClient with <c>AddMppPayments()</c>.</param>
+    /// <param name="request">The request (its <c>Accept</c> becomes <c>text/event-stream</c> when unset).</param>
+    /// <param name="maxSpend">The most the stream may cost in whole tokens (the first unit included); <see langword="null"/> for no cap beyond the budget.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The stream; dispose it to end it early.</returns>
+    /// <exception cref="TempoSessionException">The server answered without a stream, or the stream was not paid through a session.</exception>
+    public async Task<PaidEventStream> StreamAsync(HttpClient client, HttpRequestMessage request, decimal? maxSpend = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Headers.Accept.Count == 0)
+        {
+            request.Headers.Accept.ParseAdd("text/event-stream");
+        }
+
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var details = response.GetPaymentDetails();
+        if (!response.IsSuccessStatusCode || details?.Quote?.MethodState is not SessionTicket { Slot: { } slot, Context: { } context } || details.Challenge is null)
+        {
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            throw new TempoSessionException(string.Empty, $"The stream request answered HTTP {status} {(details?.IsPaid == true ? "paid by another method" : "without a session payment")}; nothing to stream.");
+        }
+
+        return new PaidEventStream(this, client, response, slot, details.Challenge, context, details.Quote.Amount.Units, maxSpend is { } cap ? Units(cap) : null);
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -368,6 +399,13 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         var key = ChannelKey.For(context, request);
         var route = RouteKey.For(context);
         var price = new AssetAmount(asset, request.Increment);
+        if (!_live.ContainsKey(key) && _openGate.CurrentCount == 0)
+        {
+            // A channel is being opened: wait for it rather than budget a second deposit that would be released at once.
+            await _openGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _openGate.Release();
+        }
+
         if (_live.TryGetValue(key, out var slot))
         {
             return new PaymentQuote(challenge, price, [request.Recipient.ToString()], chainId: request.ChainId, prefunded: true)
@@ -386,6 +424,7 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
     internal async ValueTask<PaymentCredential> CreateCredentialAsync(PaymentQuote quote, PaymentContext context, CancellationToken cancellationToken)
     {
         var ticket = quote.MethodState as SessionTicket ?? throw new ArgumentException("The quote was not made by the Tempo session method.", nameof(quote));
+        ticket.Context = context;
         if (ticket.Opening)
         {
             await _openGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -438,7 +477,7 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         }
 
         var slot = cached.Slot;
-        var ticket = new SessionTicket(cached.Request, slot.Key, cached.Route, slot, Opening: false);
+        var ticket = new SessionTicket(cached.Request, slot.Key, cached.Route, slot, Opening: false) { Context = context };
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         ticket.HoldsSlotGate = true;
         try
@@ -1031,7 +1070,7 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
 
     private async ValueTask<BigInteger> ChooseDepositAsync(SessionRequest request, BigInteger? suggested, BigInteger alreadyLocked, PaymentContext context, CancellationToken cancellationToken)
     {
-        var wanted = suggested ?? Units(_options.DefaultDeposit);
+        var wanted = _options.Deposit is { } fixedDeposit ? Units(fixedDeposit) : suggested ?? Units(_options.DefaultDeposit);
         var deposit = BigInteger.Min(wanted, MaxDepositUnits - alreadyLocked);
 
         // Fit what the budget still allows, so a small budget opens a small channel instead of none.
@@ -1305,4 +1344,6 @@ internal sealed class SessionTicket(SessionRequest request, ChannelKey key, Rout
     public bool HoldsSlotGate { get; set; }
 
     public bool HoldsOpenGate { get; set; }
+
+    public PaymentContext? Context { get; set; }
 }

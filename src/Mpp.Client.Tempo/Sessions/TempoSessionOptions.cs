@@ -13,6 +13,12 @@ public sealed class TempoSessionOptions
     /// <value>The default is 1 token.</value>
     public decimal DefaultDeposit { get; set; } = 1m;
 
+    /// <summary>
+    /// Gets or sets a fixed deposit (and top-up size) for every channel, whatever the server suggests; <see langword="null"/>
+    /// follows the server's <c>suggestedDeposit</c> (else <see cref="DefaultDeposit"/>). Always capped by <see cref="MaxDeposit"/> and the budget.
+    /// </summary>
+    public decimal? Deposit { get; set; }
+
     /// <summary>Gets escrow addresses accepted besides the canonical TIP-1034 escrow <c>0x4d50…0000</c>.</summary>
     public IList<string> AllowedEscrows { get; } = [];
 
@@ -36,6 +42,11 @@ internal sealed class TempoSessionOptionsValidator : IValidateOptions<TempoSessi
         if (options.MaxDeposit <= 0 || options.DefaultDeposit <= 0 || options.DefaultDeposit > options.MaxDeposit)
         {
             failures.Add($"Tempo sessions: MaxDeposit ({options.MaxDeposit}) and DefaultDeposit ({options.DefaultDeposit}) must be positive, with DefaultDeposit ≤ MaxDeposit.");
+        }
+
+        if (options.Deposit is { } fixedDeposit && (fixedDeposit <= 0 || fixedDeposit > options.MaxDeposit || decimal.Round(fixedDeposit, 6) != fixedDeposit))
+        {
+            failures.Add($"Tempo sessions: Deposit ({fixedDeposit}) must be positive, at most MaxDeposit, with at most 6 decimals.");
         }
 
         if (decimal.Round(options.MaxDeposit, 6) != options.MaxDeposit || decimal.Round(options.DefaultDeposit, 6) != options.DefaultDeposit)
