@@ -98,7 +98,7 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
     /// <summary>Gets the channels in use by this process (open ones and those waiting to be closed or reconciled).</summary>
     /// <returns>A snapshot.</returns>
     public IReadOnlyList<SessionChannel> GetChannels()
-        => [.. _byId.Values.Select(s => s.Channel), .. _parked.Values];
+        => [.. _byId.Values.Select(s => s.Channel), .. _parked.Values.Where(p => !_byId.ContainsKey(p.ChannelId))];
 
     /// <summary>
     /// Loads the store and checks each remembered channel against the chain: open channels become usable again (with the
