@@ -135,6 +135,144 @@ switch (scenario)
         break;
     }
 
+    case "session-seq":
+    case "session-conc":
+    case "session-conc-manager":
+    case "sse":
+    {
+        // BENCH_CHANNEL_STORE=file measures the durable store (one positioned write per voucher) instead of memory.
+        var storeDirectory = Environment.GetEnvironmentVariable("BENCH_CHANNEL_STORE") == "file" ? Path.Combine(Path.GetTempPath(), "mpp-bench-" + Guid.NewGuid().ToString("N")) : null;
+        var services = new ServiceCollection();
+        services.AddMpp()
+            .AddTempo(o =>
+            {
+                o.Signer = PrivateKeySigner.FromEnvironment("MPP_PRIVATE_KEY");
+                o.RpcUrl = new Uri(Environment.GetEnvironmentVariable("MPP_RPC_URL")!);
+                o.ChainId = chainId;
+            })
+            .AddTempoSessions(o =>
+            {
+                o.StoreDirectory = storeDirectory;
+                o.CloseOnShutdown = false;
+            });
+        services.AddHttpClient("bench").AddMppPayments(o =>
+        {
+            o.AllowInsecureLoopback = true;
+            o.Budget.Limit(TempoAssets.PathUsdOn(chainId), perRequest: 1m, total: 1000m);
+        });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("bench");
+        var manager = provider.GetRequiredService<TempoSessionManager>();
+        var server = new Uri(Environment.GetEnvironmentVariable("MPP_SERVER_URL")!);
+        var sessionUrl = new Uri(server, "/session");
+        var errors = new JsonObject();
+        void Count(string reason)
+        {
+            lock (errors)
+            {
+                errors[reason] = (errors[reason]?.GetValue<int>() ?? 0) + 1;
+            }
+        }
+
+        async Task<bool> PayAsync()
+        {
+            try
+            {
+                using var response = await client.GetAsync(sessionUrl);
+                _ = await response.Content.ReadAsByteArrayAsync();
+                if (response.IsSuccessStatusCode)
+                {
+                    return true;
+                }
+
+                Count("HTTP " + (int)response.StatusCode);
+            }
+            catch (MppException ex)
+            {
+                Count(ex.GetType().Name);
+            }
+
+            return false;
+        }
+
+        var open = Stopwatch.StartNew();
+        await PayAsync();
+        result["open_ms"] = open.Elapsed.TotalMilliseconds;
+
+        // Untimed warm-up calls on the open channel (JIT), as the contract allows for setup.
+        for (var i = 0; i < 20 && scenario != "sse"; i++)
+        {
+            await PayAsync();
+        }
+
+        await Mark("start");
+        var cpu = process.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var latencies = new List<double>();
+        int ok = 0, failed = 0;
+        if (scenario == "sse")
+        {
+            var started = Stopwatch.GetTimestamp();
+            var text = new System.Text.StringBuilder();
+            var tokens = 0;
+            using var stream = await manager.StreamAsync(client, new HttpRequestMessage(HttpMethod.Get, new Uri(server, "/stream")));
+            await foreach (var message in stream)
+            {
+                tokens++;
+                text.Append(message.Data);
+            }
+
+            result["total_ms"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            result["tokens"] = tokens;
+            result["vouchers_client"] = stream.VouchersSent + 1;
+            result["text"] = text.ToString();
+            ok = 1;
+        }
+        else
+        {
+            var callers = scenario == "session-seq" ? 1 : int.Parse(Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "16", CultureInfo.InvariantCulture);
+            var next = 0;
+            await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+            {
+                while (Interlocked.Increment(ref next) <= count)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    if (await PayAsync())
+                    {
+                        lock (latencies)
+                        {
+                            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                            ok++;
+                        }
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+                }
+            }));
+        }
+
+        result["wall_ms"] = wall.Elapsed.TotalMilliseconds;
+        process.Refresh();
+        result["cpu_ms"] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+        await Mark("end");
+        var close = Stopwatch.StartNew();
+        await manager.CloseAllAsync();
+        result["close_ms"] = close.Elapsed.TotalMilliseconds;
+        result["ok"] = ok;
+        result["failed"] = failed;
+        result["latencies_ms"] = new JsonArray([.. latencies.Select(l => (JsonNode)l)]);
+        result["errors"] = errors;
+        result["vouchers_rejected_client"] = manager.VouchersRejected;
+        if (storeDirectory is not null)
+        {
+            Directory.Delete(storeDirectory, recursive: true);
+        }
+
+        break;
+    }
+
     default:
         result["unsupported"] = true;
         break;

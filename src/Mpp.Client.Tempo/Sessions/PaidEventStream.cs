@@ -150,8 +150,8 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
         {
             ["action"] = "voucher",
             ["channelId"] = ChannelId,
-            ["cumulativeAmount"] = cumulative.ToString(CultureInfo.InvariantCulture),
             ["descriptor"] = _slot.DescriptorJson(),
+            ["cumulativeAmount"] = cumulative.ToString(CultureInfo.InvariantCulture),
             ["signature"] = signature,
         };
         for (var attempt = 0; ; attempt++)

@@ -174,6 +174,9 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         await slot.Gate.WaitAsync(timeout.Token).ConfigureAwait(false);
         try
         {
+            // The session challenge in use on the channel's route is echoed by the close (taken before eviction forgets it).
+            var route = new RouteKey(slot.Channel.Scope, slot.Channel.Origin, slot.Channel.ResourcePath);
+            var inUse = _routes.TryGetValue(route, out var cached) ? cached.Challenge : _routes.Values.FirstOrDefault(r => ReferenceEquals(r.Slot, slot))?.Challenge;
             Evict(slot);
             var channel = slot.Channel with { State = SessionChannelState.Closing };
             slot.Channel = channel;
@@ -183,12 +186,11 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
             {
                 ["action"] = "close",
                 ["channelId"] = channel.ChannelId,
-                ["cumulativeAmount"] = Text(channel.HighestSigned),
                 ["descriptor"] = slot.Descriptor.ToJson(),
+                ["cumulativeAmount"] = Text(channel.HighestSigned),
                 ["signature"] = signature,
             };
-            var route = new RouteKey(channel.Scope, channel.Origin, channel.ResourcePath);
-            using var answer = await SendManagementAsync(route, slot, payload, timeout.Token).ConfigureAwait(false);
+            using var answer = await SendManagementAsync(route, slot, payload, timeout.Token, inUse).ConfigureAwait(false);
             if (!answer.IsSuccessStatusCode)
             {
                 _parked[channel.ChannelId] = channel;
@@ -635,16 +637,17 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         await _store.SaveAsync(channel, cancellationToken).ConfigureAwait(false);
         var signature = await SignVoucherAsync(slot, first, cancellationToken).ConfigureAwait(false);
         var txSignature = await _signer.SignHashAsync(transaction.SigningHash(), cancellationToken).ConfigureAwait(false);
+        // Members in the reference client's order, so the credential is byte-identical to mppx's.
         var payload = new JsonObject
         {
             ["action"] = "open",
-            ["authorizedSigner"] = payer.ToString(),
-            ["channelId"] = channelId,
-            ["cumulativeAmount"] = Text(first),
-            ["descriptor"] = descriptor.ToJson(),
-            ["signature"] = signature,
-            ["transaction"] = Hex.Encode(transaction.Serialize(txSignature, payer)),
             ["type"] = "transaction",
+            ["channelId"] = channelId,
+            ["transaction"] = Hex.Encode(transaction.Serialize(txSignature, payer)),
+            ["signature"] = signature,
+            ["descriptor"] = descriptor.ToJson(),
+            ["cumulativeAmount"] = Text(first),
+            ["authorizedSigner"] = payer.ToString(),
         };
         LogOpening(_logger, channelId, deposit.ToString(CultureInfo.InvariantCulture), context.Host);
         return new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(request.ChainId));
@@ -665,8 +668,8 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         {
             ["action"] = "voucher",
             ["channelId"] = slot.Channel.ChannelId,
-            ["cumulativeAmount"] = Text(next),
             ["descriptor"] = slot.DescriptorJson(),
+            ["cumulativeAmount"] = Text(next),
             ["signature"] = signature,
         };
         return new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(request.ChainId));
@@ -736,11 +739,11 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         var payload = new JsonObject
         {
             ["action"] = "topUp",
-            ["additionalDeposit"] = Text(additional),
-            ["channelId"] = channel.ChannelId,
-            ["descriptor"] = slot.DescriptorJson(),
-            ["transaction"] = Hex.Encode(transaction.Serialize(txSignature, _signer.Address)),
             ["type"] = "transaction",
+            ["channelId"] = channel.ChannelId,
+            ["transaction"] = Hex.Encode(transaction.Serialize(txSignature, _signer.Address)),
+            ["descriptor"] = slot.DescriptorJson(),
+            ["additionalDeposit"] = Text(additional),
         };
         LogTopUp(_logger, channel.ChannelId, additional.ToString(CultureInfo.InvariantCulture));
         HttpResponseMessage? answer = null;
