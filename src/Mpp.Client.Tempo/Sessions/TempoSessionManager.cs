@@ -24,7 +24,7 @@ namespace Mpp.Client.Tempo;
 /// amount above the last it accepted, so overlapping vouchers would arrive out of order and be refused), the amount
 /// strictly increases and never exceeds the deposit, and the store holds the highest amount before the voucher leaves.
 /// </remarks>
-public sealed partial class TempoSessionManager : IAsyncDisposable
+public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 {
     private const string ZeroAddress = "0x0000000000000000000000000000000000000000";
 
@@ -363,8 +363,8 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
         return new PaidEventStream(this, client, response, slot, details.Challenge, context, details.Quote.Amount.Units, maxSpend is { } cap ? Units(cap) : null);
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    /// <summary>Releases the channel store (and with it the file locks on channels this process held).</summary>
+    public void Dispose()
     {
         if (_store is IDisposable disposable)
         {
@@ -373,7 +373,13 @@ public sealed partial class TempoSessionManager : IAsyncDisposable
 
         _openGate.Dispose();
         _loadGate.Dispose();
-        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     // ---------------------------------------------------------------- the payment path (used by TempoSessionMethod)
