@@ -273,6 +273,32 @@ switch (scenario)
         break;
     }
 
+    case "http-baseline":
+    {
+        // Not a shared/bench scenario: the CPU of a plain unpaid GET /health with HttpClient, to separate the HTTP stack's cost.
+        using var plain = new HttpClient();
+        var health = new Uri(new Uri(Environment.GetEnvironmentVariable("MPP_SERVER_URL")!), "/health");
+        for (var i = 0; i < 50; i++)
+        {
+            using var warm = await plain.GetAsync(health);
+        }
+
+        var cpu = process.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await plain.GetAsync(health);
+            _ = await response.Content.ReadAsByteArrayAsync();
+        }
+
+        result["wall_ms"] = wall.Elapsed.TotalMilliseconds;
+        process.Refresh();
+        result["cpu_ms"] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+        result["ok"] = count;
+        result["failed"] = 0;
+        break;
+    }
+
     default:
         result["unsupported"] = true;
         break;
