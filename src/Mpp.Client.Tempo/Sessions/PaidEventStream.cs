@@ -145,7 +145,12 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
             return false;
         }
 
-        var (signature, cumulative) = await _manager.StreamVoucherAsync(_slot, next, _challenge, _context, cancellationToken).ConfigureAwait(false);
+        await _manager.SendStreamVoucherAsync(_slot, next, _challenge, _context, (signature, cumulative) => PostVoucherAsync(signature, cumulative, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task PostVoucherAsync(string signature, BigInteger cumulative, CancellationToken cancellationToken)
+    {
         var payload = new JsonObject
         {
             ["action"] = "voucher",
@@ -164,7 +169,7 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
             if (answer.IsSuccessStatusCode)
             {
                 VouchersSent++;
-                return true;
+                return;
             }
 
             _manager.CountRejectedVoucher();

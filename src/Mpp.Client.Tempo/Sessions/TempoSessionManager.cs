@@ -570,8 +570,11 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
     internal bool TryGetSlot(string channelId, out ChannelSlot slot) => _byId.TryGetValue(channelId, out slot!);
 
-    /// <summary>Signs the next voucher of a streaming response: at least <paramref name="required"/>, bounded by the caller's cap.</summary>
-    internal async ValueTask<(string Signature, BigInteger Cumulative)> StreamVoucherAsync(ChannelSlot slot, BigInteger required, PaymentChallenge challenge, PaymentContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Signs the next voucher of a streaming response (at least <paramref name="required"/>) and sends it with
+    /// <paramref name="send"/> while still holding the channel, so no other request's voucher can overtake it.
+    /// </summary>
+    internal async ValueTask SendStreamVoucherAsync(ChannelSlot slot, BigInteger required, PaymentChallenge challenge, PaymentContext context, Func<string, BigInteger, Task> send, CancellationToken cancellationToken)
     {
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -583,7 +586,8 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 await TopUpAsync(slot, SessionRequest.Read(challenge), challenge, next - channel.Deposit, context, cancellationToken).ConfigureAwait(false);
             }
 
-            return (await SignPersistedAsync(slot, next, cancellationToken).ConfigureAwait(false), next);
+            var signature = await SignPersistedAsync(slot, next, cancellationToken).ConfigureAwait(false);
+            await send(signature, next).ConfigureAwait(false);
         }
         finally
         {

@@ -370,7 +370,18 @@ internal sealed class PaymentHandler : DelegatingHandler
             }
 
             var encodeStarted = services.Time.GetTimestamp();
-            var headerValue = credential.ToHeaderValue();
+            string headerValue;
+            try
+            {
+                headerValue = credential.ToHeaderValue();
+            }
+            catch (Exception)
+            {
+                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+                throw;
+            }
+
             var entry = new JournalEntry(
                 Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, payUri.GetLeftPart(UriPartial.Authority), payUri.AbsolutePath,
                 challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Reserved.Asset.ToString(),
