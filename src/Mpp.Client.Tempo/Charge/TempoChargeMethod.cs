@@ -23,7 +23,6 @@ public sealed class TempoChargeMethod : IPaymentMethod
     private readonly TempoRpcClient _rpc;
     private readonly TimeProvider _time;
     private readonly Func<long, long> _chooseValidAfter;
-    private long _verifiedChainId;
 
     /// <summary>Initializes the method.</summary>
     /// <param name="options">Validated options.</param>
@@ -111,7 +110,7 @@ public sealed class TempoChargeMethod : IPaymentMethod
             ["nonceKey"] = Hex.EncodeQuantity(TempoTransaction.ExpiringNonceKey),
         };
         var fees = await _rpc.FillAsync(fill, isCharge: true, cancellationToken).ConfigureAwait(false);
-        await EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
+        await _rpc.EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
 
         var transaction = new TempoTransaction
         {
@@ -179,22 +178,6 @@ public sealed class TempoChargeMethod : IPaymentMethod
         }
 
         return calls;
-    }
-
-    private async Task EnsureChainAsync(long chainId, CancellationToken cancellationToken)
-    {
-        if (Interlocked.Read(ref _verifiedChainId) == chainId)
-        {
-            return;
-        }
-
-        var served = await _rpc.ChainIdAsync(cancellationToken).ConfigureAwait(false);
-        if (served != chainId)
-        {
-            throw new PaymentDeniedException("tempo.chain", $"The RPC endpoint serves chain {served}, not the challenge's chain {chainId}; nothing was signed.");
-        }
-
-        Interlocked.Exchange(ref _verifiedChainId, chainId);
     }
 
     private async Task<string> BroadcastAsync(byte[] signed, CancellationToken cancellationToken)

@@ -40,6 +40,7 @@ internal sealed record FilledFees(BigInteger Gas, BigInteger MaxFeePerGas, BigIn
 /// </summary>
 internal sealed class TempoRpcClient
 {
+    private long _verifiedChainId;
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
     private readonly ResiliencePipeline _pipeline;
@@ -65,6 +66,23 @@ internal sealed class TempoRpcClient
         }
 
         _pipeline = builder.AddTimeout(attemptTimeout).Build();
+    }
+
+    /// <summary>Checks once per chain id that the endpoint serves <paramref name="chainId"/>, before anything is signed for it.</summary>
+    public async Task EnsureChainAsync(long chainId, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Read(ref _verifiedChainId) == chainId)
+        {
+            return;
+        }
+
+        var served = await ChainIdAsync(cancellationToken).ConfigureAwait(false);
+        if (served != chainId)
+        {
+            throw new PaymentDeniedException("tempo.chain", $"The RPC endpoint serves chain {served}, not the challenge's chain {chainId}; nothing was signed.");
+        }
+
+        Interlocked.Exchange(ref _verifiedChainId, chainId);
     }
 
     public async Task<long> ChainIdAsync(CancellationToken cancellationToken)

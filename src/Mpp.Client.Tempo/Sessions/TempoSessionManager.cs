@@ -47,7 +47,6 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly HashSet<EvmAddress> _escrows;
     private volatile bool _loaded;
-    private long _verifiedChainId;
     private long _vouchersSigned;
     private long _vouchersRejected;
 
@@ -961,7 +960,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
     private async Task<(TempoTransaction Transaction, long ValidBefore)> BuildTransactionAsync(SessionRequest request, TempoCall call, CancellationToken cancellationToken)
     {
-        await EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
+        await _rpc.EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
         var now = await ChainTimeAsync(cancellationToken).ConfigureAwait(false);
         var validBefore = now + 25;
         var validAfter = _chooseValidAfter(now);
@@ -1063,22 +1062,6 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
         // The node accepts validBefore within 30 s of its head: build from the head, never from a clock that may run ahead or behind it.
         return head;
-    }
-
-    private async Task EnsureChainAsync(long chainId, CancellationToken cancellationToken)
-    {
-        if (Interlocked.Read(ref _verifiedChainId) == chainId)
-        {
-            return;
-        }
-
-        var served = await _rpc.ChainIdAsync(cancellationToken).ConfigureAwait(false);
-        if (served != chainId)
-        {
-            throw new PaymentDeniedException("tempo.chain", $"The RPC endpoint serves chain {served}, not the challenge's chain {chainId}; nothing was signed.");
-        }
-
-        Interlocked.Exchange(ref _verifiedChainId, chainId);
     }
 
     private async ValueTask<BigInteger> ChooseDepositAsync(SessionRequest request, BigInteger? suggested, BigInteger alreadyLocked, PaymentContext context, CancellationToken cancellationToken)
