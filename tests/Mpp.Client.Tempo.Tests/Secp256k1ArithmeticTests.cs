@@ -118,6 +118,21 @@ public sealed class FieldElementTests
         }
     }
 
+    [Test]
+    public void Square_roots_exist_for_squares_and_not_for_minus_1()
+    {
+        var random = new Random(4);
+        for (var i = 0; i < 50; i++)
+        {
+            var square = FieldElement.Square(Field(RandomValue(random)));
+
+            Assert.That(FieldElement.TrySqrt(square, out var root), Is.True);
+            Assert.That(FieldElement.Square(root).IsEqual(square), Is.True);
+        }
+
+        Assert.That(FieldElement.TrySqrt(Field(P - 1), out _), Is.False); // p ≡ 3 (mod 4)
+    }
+
     internal static BigInteger RandomValue(Random random)
     {
         var bytes = new byte[32];

@@ -138,6 +138,41 @@ public sealed class Secp256k1SigningTests
         }
     }
 
+    [Test]
+    public void Recovery_equals_the_reference_and_the_signing_key_for_300_random_signatures()
+    {
+        var random = new Random(65);
+        var key = new byte[32];
+        var hash = new byte[32];
+        for (var i = 0; i < 300; i++)
+        {
+            do
+            {
+                random.NextBytes(key);
+            }
+            while (!IsValidKey(key));
+
+            random.NextBytes(hash);
+            var (r, s, y) = Secp256k1.Sign(hash, key);
+
+            var recovered = Secp256k1.Recover(hash, r, s, y);
+
+            Assert.That(recovered, Is.EqualTo(Secp256k1Reference.Recover(hash, r, s, y)));
+            Assert.That(recovered, Is.EqualTo(Secp256k1Reference.PublicKey(key)));
+            Assert.That(Secp256k1.Recover(hash, r, s, 1 - y), Is.Not.EqualTo(recovered));
+        }
+    }
+
+    [TestCase("00", "01")]
+    [TestCase(NHex, "01")]
+    [TestCase("01", "00")]
+    [TestCase("01", NHex)]
+    [TestCase("05", "01", Description = "5³ + 7 is not a square mod p")]
+    public void Recovery_refuses_r_and_s_outside_1_to_n_minus_1_and_r_off_the_curve(string rHex, string sHex)
+    {
+        Assert.Throws<ArgumentException>(() => Secp256k1.Recover(new byte[32], Word(rHex), Word(sHex), 0));
+    }
+
     [TestCase("00")]
     [TestCase(NHex)]
     [TestCase("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364142")]

@@ -17,6 +17,25 @@ internal readonly struct AffinePoint
         FieldElement.FromUInt64(0x59F2815B16F81798, 0x029BFCDB2DCE28D9, 0x55A06295CE870B07, 0x79BE667EF9DCBBAC),
         FieldElement.FromUInt64(0x9C47D08FFB10D4B8, 0xFD17B448A6855419, 0x5DA4FBFC0E1108A8, 0x483ADA7726A3C465));
 
+    /// <summary>The point with x coordinate <paramref name="x"/> and the given y parity, if x is on the curve (public data only).</summary>
+    public static bool TryDecompress(in FieldElement x, bool oddY, out AffinePoint point)
+    {
+        if (!FieldElement.TrySqrt(CurveRightSide(x), out var y))
+        {
+            point = default;
+            return false;
+        }
+
+        y = FieldElement.Normalize(y);
+        if (y.IsOdd != oddY)
+        {
+            y = FieldElement.Normalize(FieldElement.Negate(y));
+        }
+
+        point = new AffinePoint(x, y);
+        return true;
+    }
+
     /// <summary>X ‖ Y, 64 bytes big-endian (the uncompressed encoding without its 0x04 prefix).</summary>
     public byte[] ToBytes()
     {
@@ -25,6 +44,10 @@ internal readonly struct AffinePoint
         Y.WriteBytes(bytes.AsSpan(32));
         return bytes;
     }
+
+    /// <summary>x³ + 7.</summary>
+    private static FieldElement CurveRightSide(in FieldElement x) =>
+        FieldElement.Add(FieldElement.Mul(FieldElement.Square(x), x), FieldElement.FromUInt64(7, 0, 0, 0));
 }
 
 /// <summary>

@@ -114,6 +114,9 @@ internal readonly struct FieldElement
 
     private bool IsZeroNormalized => (N0 | N1 | N2 | N3 | N4) == 0;
 
+    /// <summary>Whether both represent the same element (normalizes; not for secret-dependent decisions).</summary>
+    public bool IsEqual(in FieldElement other) => Sub(this, NormalizeWeak(other)).IsZero;
+
     /// <summary><paramref name="ifOnes"/> where <paramref name="mask"/> is all ones, <paramref name="ifZero"/> where it is zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FieldElement Select(ulong mask, in FieldElement ifOnes, in FieldElement ifZero) => new(
@@ -219,12 +222,48 @@ internal readonly struct FieldElement
         return Reduce(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
     }
 
+    /// <summary>a^(2^n), n ≥ 1 squarings.</summary>
+    public static FieldElement SquareTimes(in FieldElement a, int n)
+    {
+        var r = Square(a);
+        for (var i = 1; i < n; i++)
+        {
+            r = Square(r);
+        }
+
+        return r;
+    }
+
     /// <summary>a⁻¹ (0 maps to 0), constant time (<see cref="ModInverse"/>); loose input, normalized output.</summary>
     public static FieldElement Invert(in FieldElement a)
     {
         a.ToUInt64(out var l0, out var l1, out var l2, out var l3);
         ModInverse.Invert(ModInverse.P, l0, l1, l2, l3, out l0, out l1, out l2, out l3);
         return FromUInt64(l0, l1, l2, l3);
+    }
+
+    /// <summary>
+    /// A square root when one exists: a^((p+1)/4), valid because p ≡ 3 (mod 4). (p + 1)/4 in binary is 223 ones,
+    /// a zero, 22 ones, then 00001100. Returns whether the root squares back to a (only public data pass here).
+    /// </summary>
+    public static bool TrySqrt(in FieldElement a, out FieldElement root)
+    {
+        var x2 = Mul(Square(a), a);
+        var x3 = Mul(Square(x2), a);
+        var x6 = Mul(SquareTimes(x3, 3), x3);
+        var x9 = Mul(SquareTimes(x6, 3), x3);
+        var x11 = Mul(SquareTimes(x9, 2), x2);
+        var x22 = Mul(SquareTimes(x11, 11), x11);
+        var x44 = Mul(SquareTimes(x22, 22), x22);
+        var x88 = Mul(SquareTimes(x44, 44), x44);
+        var x176 = Mul(SquareTimes(x88, 88), x88);
+        var x220 = Mul(SquareTimes(x176, 44), x44);
+        var x223 = Mul(SquareTimes(x220, 3), x3);
+
+        var t = Mul(SquareTimes(x223, 23), x22); // …1 0 (22 ones)
+        t = Mul(SquareTimes(t, 6), x2);          // 000011
+        root = SquareTimes(t, 2);                // 00
+        return Square(root).IsEqual(a);
     }
 
     /// <summary>Carries every limb into the next and folds bits 256 and up back with C: loose output (input limbs below 2^63).</summary>

@@ -1,23 +1,15 @@
 using System.Security.Cryptography;
-using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Crypto.EC;
-using Org.BouncyCastle.Math;
-using Org.BouncyCastle.Math.EC;
-using ECPoint = Org.BouncyCastle.Math.EC.ECPoint;
 
 namespace Mpp.Client.Tempo.Evm;
 
 /// <summary>
 /// secp256k1 as Ethereum uses it: RFC 6979 deterministic signatures, low-s (EIP-2), a recovery id, and
-/// public-key recovery. Signing and public keys run on our own constant-time arithmetic (<see cref="FieldElement"/>,
-/// <see cref="Scalar"/>, <see cref="GeneratorTable"/>); recovery still uses BouncyCastle.
+/// public-key recovery, on our own constant-time arithmetic (<see cref="FieldElement"/>, <see cref="Scalar"/>,
+/// <see cref="ModInverse"/>, <see cref="GeneratorTable"/>) instead of BouncyCastle's, for speed and to
+/// allocate only the results (docs/benchmarks.md has the figures).
 /// </summary>
 internal static class Secp256k1
 {
-    private static readonly X9ECParameters Curve = CustomNamedCurves.GetByName("secp256k1");
-    private static readonly BigInteger N = Curve.N;
-    private static readonly ECPoint G = Curve.G;
-
     /// <summary>Signs a 32-byte hash: r, s (32 bytes each, low-s) and the y parity of R (0 or 1).</summary>
     /// <remarks>
     /// R = k·G comes from <see cref="GeneratorTable"/> and s = k⁻¹(e + r·d) from <see cref="Scalar"/>: both
@@ -86,6 +78,10 @@ internal static class Secp256k1
     }
 
     /// <summary>Recovers the 64-byte uncompressed public key (X ‖ Y) that signed <paramref name="hash"/>.</summary>
+    /// <remarks>
+    /// Q = r⁻¹(s·R − e·G), with R the point whose x is r and whose y has the given parity. Everything here is
+    /// public, so s·r⁻¹·R may take variable time.
+    /// </remarks>
     public static byte[] Recover(ReadOnlySpan<byte> hash, ReadOnlySpan<byte> r, ReadOnlySpan<byte> s, int yParity)
     {
         if (hash.Length != 32 || r.Length != 32 || s.Length != 32 || yParity is not (0 or 1))
@@ -93,37 +89,28 @@ internal static class Secp256k1
             throw new ArgumentException("A recoverable signature is a 32-byte hash, 32-byte r and s, and a y parity of 0 or 1.");
         }
 
-        var rValue = new BigInteger(1, r.ToArray());
-        var sValue = new BigInteger(1, s.ToArray());
-        if (rValue.SignValue <= 0 || rValue.CompareTo(N) >= 0 || sValue.SignValue <= 0 || sValue.CompareTo(N) >= 0)
+        var rValue = Scalar.FromBytes(r, out var rOverflow);
+        var sValue = Scalar.FromBytes(s, out var sOverflow);
+        if (rOverflow || sOverflow || rValue.IsZero || sValue.IsZero)
         {
             throw new ArgumentException("r and s must lie in [1, n).");
         }
 
-        var compressed = new byte[33];
-        compressed[0] = (byte)(yParity == 1 ? 0x03 : 0x02);
-        r.CopyTo(compressed.AsSpan(1));
-        ECPoint rPoint;
-        try
+        if (!AffinePoint.TryDecompress(FieldElement.FromBytes(r), yParity == 1, out var rPoint))
         {
-            rPoint = Curve.Curve.DecodePoint(compressed);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException("r is not the x coordinate of a curve point.", ex);
+            throw new ArgumentException("r is not the x coordinate of a curve point.");
         }
 
-        var e = new BigInteger(1, hash.ToArray());
-        var rInverse = rValue.ModInverse(N);
-        var u1 = N.Subtract(e).Multiply(rInverse).Mod(N);
-        var u2 = sValue.Multiply(rInverse).Mod(N);
-        var q = ECAlgorithms.SumOfTwoMultiplies(G, u1, rPoint, u2).Normalize();
-        if (q.IsInfinity)
+        var rInverse = Scalar.Invert(rValue);
+        var u1 = Scalar.Mul(Scalar.Negate(Scalar.FromBytes(hash, out _)), rInverse);
+        var u2 = Scalar.Mul(sValue, rInverse);
+        var q = JacobianPoint.Add(GeneratorTable.Multiply(u1), MultiplyPublic(rPoint, u2));
+        if (!q.TryToAffine(out var publicKey))
         {
             throw new ArgumentException("The signature recovers to the point at infinity.");
         }
 
-        return q.GetEncoded(false).AsSpan(1).ToArray();
+        return publicKey.ToBytes();
     }
 
     /// <summary>The 64-byte uncompressed public key (X ‖ Y) of a private key.</summary>
@@ -149,6 +136,30 @@ internal static class Secp256k1
 
     /// <summary>The Ethereum address (last 20 bytes of keccak of X ‖ Y) of a 64-byte public key.</summary>
     public static byte[] Address(ReadOnlySpan<byte> publicKey) => Keccak.Hash(publicKey).AsSpan(12).ToArray();
+
+    /// <summary>k·P for a public point and scalar: 4-bit windows over 1·P … 15·P, most significant first (variable time).</summary>
+    private static JacobianPoint MultiplyPublic(in AffinePoint p, in Scalar k)
+    {
+        Span<JacobianPoint> multiples = stackalloc JacobianPoint[16];
+        multiples[1] = new JacobianPoint(p);
+        for (var i = 2; i < 16; i++)
+        {
+            multiples[i] = JacobianPoint.Add(multiples[i - 1], multiples[1]);
+        }
+
+        var acc = JacobianPoint.Infinity;
+        for (var i = 63; i >= 0; i--)
+        {
+            acc = JacobianPoint.Double(JacobianPoint.Double(JacobianPoint.Double(JacobianPoint.Double(acc))));
+            var digit = k.Bits(4 * i, 4);
+            if (digit != 0)
+            {
+                acc = JacobianPoint.Add(acc, multiples[digit]);
+            }
+        }
+
+        return acc;
+    }
 
     /// <summary>
     /// Reads a big-endian private key into 32 bytes (shorter keys are left-padded, longer ones may only carry
