@@ -7,7 +7,7 @@ using Mpp.Client.Tempo.Transactions;
 
 namespace Mpp.Client.Benchmarks;
 
-/// <summary>Signing and recovery, the Tempo method's CPU: the EIP-712 voucher (the bench's sign-voucher), a charge transaction, recovery.</summary>
+/// <summary>Signing and recovery, the Tempo method's CPU: a bare signature, the EIP-712 voucher (the bench's sign-voucher), a charge transaction, recovery.</summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class TempoBenchmarks
@@ -22,10 +22,12 @@ public class TempoBenchmarks
     private byte[] _digest = null!;
     private EvmSignature _signature = null!;
     private long _amount;
+    private byte[] _key = null!;
 
     [GlobalSetup]
     public void Setup()
     {
+        _key = Hex.Decode("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
         _signer = PrivateKeySigner.FromHex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
         var escrow = EvmAddress.Parse("0x4d50500000000000000000000000000000000000");
         _voucher = new Voucher(1337, escrow);
@@ -52,6 +54,9 @@ public class TempoBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => _signer.Dispose();
+
+    [Benchmark(Description = "secp256k1 signature of a 32-byte hash (RFC 6979, low-s, recovery id)")]
+    public (byte[] R, byte[] S, int YParity) SignHash() => Secp256k1.Sign(_digest, _key);
 
     [Benchmark(Description = "EIP-712 voucher: hash + sign (65-byte rsv)")]
     public async Task<byte[]> SignVoucher() => (await _signer.SignHashAsync(_voucher.Digest(_channelId, ++_amount), default)).ToRsv();
