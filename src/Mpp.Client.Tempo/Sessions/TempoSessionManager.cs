@@ -454,8 +454,12 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             }
 
             var slot = ticket.Slot!;
-            await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            ticket.HoldsSlotGate = true;
+            if (!ticket.HoldsSlotGate)
+            {
+                await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                ticket.HoldsSlotGate = true;
+            }
+
             if (slot.Evicted)
             {
                 throw new PaymentDeniedException("tempo.session-closed", $"The channel {slot.Channel.ChannelId} was closed while this request waited for it; retry the request to open a new one.");
@@ -470,7 +474,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    internal async ValueTask<PrepaidPayment?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
+    internal async ValueTask<PaymentQuote?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
     {
         if (!_routes.TryGetValue(RouteKey.For(context), out var cached))
         {
@@ -483,35 +487,18 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             return null;
         }
 
+        // The channel is held from here until the settlement, so this call's voucher is the next one the server sees.
         var slot = cached.Slot;
-        var ticket = new SessionTicket(cached.Request, slot.Key, cached.Route, slot, Opening: false) { Context = context };
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ticket.HoldsSlotGate = true;
-        try
+        if (slot.Evicted)
         {
-            if (slot.Evicted)
-            {
-                ReleaseGates(ticket);
-                return null;
-            }
-
-            var asset = AssetId.Token(cached.Request.ChainId, cached.Request.Currency.Lower);
-            var quote = new PaymentQuote(cached.Challenge, new AssetAmount(asset, cached.Request.Increment), [cached.Request.Recipient.ToString()], chainId: cached.Request.ChainId, prefunded: true) { MethodState = ticket };
-            var credential = await NextVoucherAsync(cached.Challenge, ticket, context, cancellationToken).ConfigureAwait(false);
-            return new PrepaidPayment(quote, credential);
-        }
-        catch (PaymentDeniedException ex)
-        {
-            // A top-up the budget refuses: the normal path explains it with the server's 402.
-            LogPrepayDeclined(_logger, slot.Channel.ChannelId, ex.Message);
-            ReleaseGates(ticket);
+            slot.Gate.Release();
             return null;
         }
-        catch
-        {
-            ReleaseGates(ticket);
-            throw;
-        }
+
+        var asset = AssetId.Token(cached.Request.ChainId, cached.Request.Currency.Lower);
+        var ticket = new SessionTicket(cached.Request, slot.Key, cached.Route, slot, Opening: false) { Context = context, HoldsSlotGate = true };
+        return new PaymentQuote(cached.Challenge, new AssetAmount(asset, cached.Request.Increment), [cached.Request.Recipient.ToString()], chainId: cached.Request.ChainId, prefunded: true) { MethodState = ticket };
     }
 
     internal async ValueTask OnSettledAsync(PaymentSettlement settlement)
@@ -1270,9 +1257,6 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
     [LoggerMessage(2009, LogLevel.Warning, "A receipt for session channel {ChannelId} claims {Accepted} accepted, above the {Signed} signed; ignored")]
     private static partial void LogReceiptAboveSigned(ILogger logger, string channelId, string accepted, string signed);
-
-    [LoggerMessage(2010, LogLevel.Debug, "Not paying up front on session channel {ChannelId}: {Reason}")]
-    private static partial void LogPrepayDeclined(ILogger logger, string channelId, string reason);
 }
 
 /// <summary>How a channel closed, as the escrow's <c>ChannelClosed</c> event recorded it.</summary>

@@ -42,7 +42,7 @@ public sealed class TempoSessionMethod : IPrepayingPaymentMethod
     }
 
     /// <inheritdoc />
-    public ValueTask<PrepaidPayment?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
+    public ValueTask<PaymentQuote?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         return _manager.TryPrepayAsync(context, cancellationToken);

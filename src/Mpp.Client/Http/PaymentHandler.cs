@@ -138,23 +138,22 @@ internal sealed class PaymentHandler : DelegatingHandler
         var services = _services;
         var context = new PaymentContext(_clientName, request.Method, uri, 1, options.Budget.Scope, options.Budget.Find);
         IPrepayingPaymentMethod? method = null;
-        PrepaidPayment? prepaid = null;
+        PaymentQuote? quote = null;
         foreach (var prepayer in services.Prepayers)
         {
-            prepaid = await prepayer.TryPrepayAsync(context, cancellationToken).ConfigureAwait(false);
-            if (prepaid is not null)
+            quote = await prepayer.TryPrepayAsync(context, cancellationToken).ConfigureAwait(false);
+            if (quote is not null)
             {
                 method = prepayer;
                 break;
             }
         }
 
-        if (prepaid is null || method is null)
+        if (quote is null || method is null)
         {
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
-        var quote = prepaid.Quote;
         var challenge = quote.Challenge;
         if (!quote.IsPrefunded || !await AllowsPrepaymentAsync(quote, context, options, cancellationToken).ConfigureAwait(false))
         {
@@ -163,7 +162,30 @@ internal sealed class PaymentHandler : DelegatingHandler
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
-        var headerValue = prepaid.Credential.ToHeaderValue();
+        // Signed only now, after the policy allowed it (the money itself is already held by the channel's deposit).
+        PaymentCredential credential;
+        try
+        {
+            credential = await method.CreateCredentialAsync(quote, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PaymentDeniedException ex)
+        {
+            // For example a top-up the budget refuses: the normal path explains it with the server's 402.
+            Log.ChallengeRefused(services.Logger, challenge.Id, ex.Rule, ex.Message);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        string headerValue;
+        try
+        {
+            headerValue = credential.ToHeaderValue();
+        }
+        catch (Exception)
+        {
+            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            throw;
+        }
+
         var origin = uri.GetLeftPart(UriPartial.Authority);
         var entry = new JournalEntry(
             Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, origin, uri.AbsolutePath, challenge.Id, challenge.Method, challenge.Intent,
@@ -179,7 +201,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         var call = new PaymentCall(request, options) { Rounds = 1, LastQuote = quote, JournalEntryId = entry.Id };
-        var paidRequest = CloneForPayment(request, uri, prepaid.Credential.HeaderName, headerValue, call.IdempotencyKey);
+        var paidRequest = CloneForPayment(request, uri, credential.HeaderName, headerValue, call.IdempotencyKey);
         HttpResponseMessage answer;
         try
         {

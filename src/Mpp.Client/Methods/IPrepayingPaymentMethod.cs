@@ -1,5 +1,3 @@
-using Mpp.Client.Protocol;
-
 namespace Mpp.Client;
 
 /// <summary>
@@ -10,17 +8,14 @@ namespace Mpp.Client;
 public interface IPrepayingPaymentMethod : IPaymentMethod
 {
     /// <summary>
-    /// Called before a request is sent. Returns the credential to attach now, or <see langword="null"/> (cheaply) when
-    /// nothing is known for the route. A returned payment must be followed by exactly one
-    /// <see cref="IPaymentMethod.OnSettledAsync"/> call with its quote.
+    /// Called before a request is sent. Returns a quote for paying it now, or <see langword="null"/> (cheaply) when
+    /// nothing is known for the route. Signs nothing: the handler applies the policy and budget checks, then calls
+    /// <see cref="IPaymentMethod.CreateCredentialAsync"/> with the quote. A returned quote must be followed by exactly
+    /// one <see cref="IPaymentMethod.OnSettledAsync"/> call (with <see cref="PaymentOutcome.NotSent"/> when it is not used),
+    /// unless <see cref="IPaymentMethod.CreateCredentialAsync"/> throws.
     /// </summary>
     /// <param name="context">The request about to be sent.</param>
     /// <param name="cancellationToken">Cancels the attempt.</param>
-    /// <returns>The payment, or <see langword="null"/>.</returns>
-    ValueTask<PrepaidPayment?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken);
+    /// <returns>The quote, or <see langword="null"/>.</returns>
+    ValueTask<PaymentQuote?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken);
 }
-
-/// <summary>A credential a method attaches before the server asks for one.</summary>
-/// <param name="Quote">What the call costs (usually prefunded by a session deposit).</param>
-/// <param name="Credential">The credential.</param>
-public sealed record PrepaidPayment(PaymentQuote Quote, PaymentCredential Credential);

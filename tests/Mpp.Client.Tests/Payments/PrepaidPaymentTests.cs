@@ -25,19 +25,16 @@ public sealed class PrepaidPaymentTests
 
         public ValueTask<PaymentQuote> QuoteAsync(PaymentChallenge challenge, PaymentContext context, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public ValueTask<PaymentCredential> CreateCredentialAsync(PaymentQuote quote, PaymentContext context, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public int Signatures { get; private set; }
 
-        public ValueTask<PrepaidPayment?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
+        public ValueTask<PaymentCredential> CreateCredentialAsync(PaymentQuote quote, PaymentContext context, CancellationToken cancellationToken)
         {
-            if (!Offer)
-            {
-                return ValueTask.FromResult<PrepaidPayment?>(null);
-            }
-
-            var quote = new PaymentQuote(Challenge, new AssetAmount(TestChargeMethod.Coin.Id, 100), ["merchant-1"], prefunded: true);
-            var credential = new PaymentCredential(Challenge, JsonSerializer.SerializeToElement(new { voucher = "v" }), "did:example:payer");
-            return ValueTask.FromResult<PrepaidPayment?>(new PrepaidPayment(quote, credential));
+            Signatures++;
+            return ValueTask.FromResult(new PaymentCredential(Challenge, JsonSerializer.SerializeToElement(new { voucher = "v" }), "did:example:payer"));
         }
+
+        public ValueTask<PaymentQuote?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
+            => ValueTask.FromResult(Offer ? new PaymentQuote(Challenge, new AssetAmount(TestChargeMethod.Coin.Id, 100), ["merchant-1"], prefunded: true) : null);
 
         public ValueTask OnSettledAsync(PaymentSettlement settlement, CancellationToken cancellationToken)
         {
@@ -130,6 +127,7 @@ public sealed class PrepaidPaymentTests
 
         Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("free"), "sent without the credential");
         Assert.That(prepayer.Outcomes, Is.EqualTo(new[] { PaymentOutcome.NotSent }));
+        Assert.That(prepayer.Signatures, Is.Zero, "nothing is signed for a call the policy refuses");
     }
 
     [Test]
