@@ -99,16 +99,7 @@ public sealed class TempoChargeMethod : IPaymentMethod
 
         var calls = BuildCalls(challenge, request);
         var validAfter = _chooseValidAfter(now);
-        var fill = new JsonObject
-        {
-            ["from"] = _signer.Address.ToString(),
-            ["nonce"] = "0x0",
-            ["type"] = "0x76",
-            ["calls"] = new JsonArray([.. calls.Select(c => new JsonObject { ["to"] = c.To.Lower, ["value"] = "0x", ["data"] = Hex.Encode(c.Data) })]),
-            ["validBefore"] = Hex.EncodeQuantity(validBefore),
-            ["validAfter"] = Hex.EncodeQuantity(validAfter),
-            ["nonceKey"] = Hex.EncodeQuantity(TempoTransaction.ExpiringNonceKey),
-        };
+        var fill = TempoTransaction.FillRequest(_signer.Address, calls, validBefore, validAfter);
         var fees = await _rpc.FillAsync(fill, isCharge: true, cancellationToken).ConfigureAwait(false);
         await _rpc.EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
 

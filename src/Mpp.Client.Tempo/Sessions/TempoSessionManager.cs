@@ -525,7 +525,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             switch (settlement.Outcome)
             {
                 case PaymentOutcome.Settled:
-                    await AbsorbReceiptAsync(slot, settlement.Receipt).ConfigureAwait(false);
+                    AbsorbReceipt(slot, settlement.Receipt);
                     Remember(ticket, settlement.Quote.Challenge);
                     break;
                 case PaymentOutcome.Rejected:
@@ -590,7 +590,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var salt = _newSalt();
         var payer = _signer.Address;
         var call = new TempoCall(request.Escrow, 0, Escrow.Open(request.Recipient, request.Operator, request.Currency, deposit, salt, payer));
-        var (transaction, validBefore) = await BuildTransactionAsync(request, call, cancellationToken).ConfigureAwait(false);
+        var (transaction, validBefore) = await BuildTransactionAsync(request.ChainId, request.FeeToken ?? request.Currency, request.FeePayer, call, cancellationToken).ConfigureAwait(false);
         var expiringNonceHash = Keccak.Hash([.. transaction.EncodeForSigning(), .. payer.ToBytes()]);
         var descriptor = new ChannelDescriptor(payer, request.RecipientText, request.OperatorText, request.CurrencyText, salt, payer, expiringNonceHash);
         var channelIdBytes = descriptor.ChannelId(request.Escrow, request.ChainId);
@@ -720,7 +720,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         long validBefore;
         try
         {
-            (transaction, validBefore) = await BuildTransactionAsync(request, call, cancellationToken).ConfigureAwait(false);
+            (transaction, validBefore) = await BuildTransactionAsync(request.ChainId, request.FeeToken ?? request.Currency, request.FeePayer, call, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -802,7 +802,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             case PaymentOutcome.Settled:
                 slot.Channel = channel with { State = SessionChannelState.Open, PendingValidBefore = 0 };
                 await _store.SaveAsync(slot.Channel, CancellationToken.None).ConfigureAwait(false);
-                await AbsorbReceiptAsync(slot, settlement.Receipt).ConfigureAwait(false);
+                AbsorbReceipt(slot, settlement.Receipt);
                 _live[slot.Key] = slot;
                 _byId[channel.ChannelId] = slot;
                 Remember(ticket, settlement.Quote.Challenge);
@@ -945,24 +945,15 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    private async Task<(TempoTransaction Transaction, long ValidBefore)> BuildTransactionAsync(SessionRequest request, TempoCall call, CancellationToken cancellationToken)
+    /// <summary>An escrow transaction: fees filled by the node, validity window from the chain head, fee token or sponsorship.</summary>
+    private async Task<(TempoTransaction Transaction, long ValidBefore)> BuildTransactionAsync(long chainId, EvmAddress feeToken, bool sponsored, TempoCall call, CancellationToken cancellationToken)
     {
-        await _rpc.EnsureChainAsync(request.ChainId, cancellationToken).ConfigureAwait(false);
+        await _rpc.EnsureChainAsync(chainId, cancellationToken).ConfigureAwait(false);
         var now = await ChainTimeAsync(cancellationToken).ConfigureAwait(false);
         var validBefore = now + 25;
         var validAfter = _chooseValidAfter(now);
-        var feeToken = request.FeeToken ?? request.Currency;
-        var fill = new JsonObject
-        {
-            ["from"] = _signer.Address.ToString(),
-            ["nonce"] = "0x0",
-            ["type"] = "0x76",
-            ["calls"] = new JsonArray(new JsonObject { ["to"] = call.To.Lower, ["value"] = "0x", ["data"] = Hex.Encode(call.Data) }),
-            ["validBefore"] = Hex.EncodeQuantity(validBefore),
-            ["validAfter"] = Hex.EncodeQuantity(validAfter),
-            ["nonceKey"] = Hex.EncodeQuantity(TempoTransaction.ExpiringNonceKey),
-        };
-        if (request.FeePayer)
+        var fill = TempoTransaction.FillRequest(_signer.Address, [call], validBefore, validAfter);
+        if (sponsored)
         {
             fill["feePayer"] = true;
         }
@@ -974,15 +965,15 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var fees = await _rpc.FillAsync(fill, isCharge: false, cancellationToken).ConfigureAwait(false);
         var transaction = new TempoTransaction
         {
-            ChainId = request.ChainId,
+            ChainId = chainId,
             MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas,
             MaxFeePerGas = fees.MaxFeePerGas,
             Gas = fees.Gas,
             Calls = [call],
             ValidBefore = validBefore,
             ValidAfter = validAfter,
-            FeeToken = request.FeePayer ? null : feeToken,
-            Sponsored = request.FeePayer,
+            FeeToken = sponsored ? null : feeToken,
+            Sponsored = sponsored,
         };
         return (transaction, validBefore);
     }
@@ -991,9 +982,8 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     private async Task<JsonElement> SendOwnTransactionAsync(ChannelSlot slot, byte[] data, CancellationToken cancellationToken)
     {
         var channel = slot.Channel;
-        var token = EvmAddress.Parse(channel.Token);
-        var request = new SessionRequest(1, null, null, token, channel.Token, EvmAddress.Parse(channel.Payee), channel.Payee, EvmAddress.Parse(channel.Escrow), channel.ChainId, false, null, EvmAddress.Parse(channel.Operator), channel.Operator, null);
-        var (transaction, _) = await BuildTransactionAsync(request, new TempoCall(EvmAddress.Parse(channel.Escrow), 0, data), cancellationToken).ConfigureAwait(false);
+        // Never sponsored: the server co-signs only opens and top-ups; the fee is paid in the channel's token.
+        var (transaction, _) = await BuildTransactionAsync(channel.ChainId, EvmAddress.Parse(channel.Token), sponsored: false, new TempoCall(EvmAddress.Parse(channel.Escrow), 0, data), cancellationToken).ConfigureAwait(false);
         var signature = await _signer.SignHashAsync(transaction.SigningHash(), cancellationToken).ConfigureAwait(false);
         var hash = await _rpc.SendRawTransactionAsync(transaction.Serialize(signature, _signer.Address), cancellationToken).ConfigureAwait(false);
         var receipt = await _rpc.WaitForReceiptAsync(hash, _tempo.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
@@ -1097,7 +1087,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    private async ValueTask AbsorbReceiptAsync(ChannelSlot slot, PaymentReceipt? receipt)
+    private void AbsorbReceipt(ChannelSlot slot, PaymentReceipt? receipt)
     {
         if (receipt is null || !receipt.TryGetMember("channelId", out var id) || !string.Equals(id.GetString(), slot.Channel.ChannelId, StringComparison.OrdinalIgnoreCase))
         {
@@ -1120,7 +1110,6 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
         // Kept in memory only: the server's view, useful for display; the signed amount is the one that is durable.
         slot.Channel = slot.Channel with { Accepted = accepted.Value, Spent = spent.Value };
-        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     private static BigInteger? Amount(PaymentReceipt receipt, string name)

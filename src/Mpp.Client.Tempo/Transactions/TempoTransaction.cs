@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Numerics;
 using Mpp.Client.Tempo.Evm;
 
@@ -39,6 +40,21 @@ internal sealed class TempoTransaction
 
     /// <summary>Whether a fee payer (the server) co-signs and pays the fees.</summary>
     public bool Sponsored { get; init; }
+
+    /// <summary>
+    /// The <c>eth_fillTransaction</c> request the reference client sends for an expiring-nonce transaction (protocol.md
+    /// §3.4.4): sender, calls and validity window, no gas or fee fields. Callers add <c>feeToken</c>/<c>feePayer</c>.
+    /// </summary>
+    public static JsonObject FillRequest(EvmAddress from, IEnumerable<TempoCall> calls, long validBefore, long validAfter) => new()
+    {
+        ["from"] = from.ToString(),
+        ["nonce"] = "0x0",
+        ["type"] = "0x76",
+        ["calls"] = new JsonArray([.. calls.Select(c => new JsonObject { ["to"] = c.To.Lower, ["value"] = "0x", ["data"] = Hex.Encode(c.Data) })]),
+        ["validBefore"] = Hex.EncodeQuantity(validBefore),
+        ["validAfter"] = Hex.EncodeQuantity(validAfter),
+        ["nonceKey"] = Hex.EncodeQuantity(ExpiringNonceKey),
+    };
 
     /// <summary>What the sender signs: <c>0x76 ‖ rlp(fields)</c> without a signature.</summary>
     public byte[] EncodeForSigning()
