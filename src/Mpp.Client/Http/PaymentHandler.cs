@@ -228,7 +228,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (receipt is not null)
             {
                 await services.Receipts.AddAsync(
-                    new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, entry.Amount, receipt.Reference, receipt.Json.GetRawText()),
+                    new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaidUnits(quote), receipt.Reference, receipt.Json.GetRawText()),
                     CancellationToken.None).ConfigureAwait(false);
             }
 
@@ -468,7 +468,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 if (receipt is not null)
                 {
                     await services.Receipts.AddAsync(
-                        new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, entry.Amount, receipt.Reference, receipt.Json.GetRawText()),
+                        new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText()),
                         CancellationToken.None).ConfigureAwait(false);
                 }
 
@@ -751,6 +751,9 @@ internal sealed class PaymentHandler : DelegatingHandler
             return null; // larger than any problem document, or the body failed: no problem details
         }
     }
+
+    /// <summary>What a receipt records as paid: the quoted amount (a session open's deposit is held, not paid; the journal keeps what was at risk).</summary>
+    private static string PaidUnits(PaymentQuote quote) => quote.Amount.Units.ToString(CultureInfo.InvariantCulture);
 
     private async ValueTask NotifyAsync(IPaymentMethod method, PaymentSettlement settlement)
     {
