@@ -1,0 +1,165 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Mpp.Cli.Tests;
+
+public sealed class CliTests
+{
+    private const string Key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    private const string Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+    [Test]
+    public async Task Plain_http_to_a_remote_host_is_refused_before_anything_is_sent()
+    {
+        using var host = new CliTestHost();
+        var (code, _, error) = await host.RunAsync("request", "http://example.com/paid");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("Plain HTTP is accepted only for loopback"));
+    }
+
+    [Test]
+    public async Task A_free_loopback_route_prints_the_body_with_a_plain_http_warning()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/free", () => "hello"));
+        using var host = new CliTestHost();
+        var (code, output, error) = await host.RunAsync("request", new Uri(server.Url, "free").ToString());
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), error);
+        Assert.That(output, Is.EqualTo("hello" + Environment.NewLine));
+        Assert.That(error, Does.Contain("warning: plain HTTP"));
+    }
+
+    [Test]
+    public async Task An_http_error_that_is_not_about_payment_exits_with_6()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/missing", () => Results.NotFound()));
+        using var host = new CliTestHost();
+        var (code, output, _) = await host.RunAsync("request", new Uri(server.Url, "missing").ToString(), "--json");
+        Assert.That(code, Is.EqualTo(ExitCodes.HttpError));
+        Assert.That(JsonNode.Parse(output)!["status"]!.GetValue<int>(), Is.EqualTo(404));
+    }
+
+    [Test]
+    public async Task A_402_nothing_configured_can_pay_is_denied_with_exit_code_3()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/paid", (HttpContext context) =>
+        {
+            context.Response.StatusCode = 402;
+            context.Response.Headers.WWWAuthenticate = "Payment id=\"abc\", realm=\"r\", method=\"tempo\", intent=\"charge\", request=\"e30\"";
+            return Task.CompletedTask;
+        }));
+        using var host = new CliTestHost();
+        var (code, output, _) = await host.RunAsync("request", new Uri(server.Url, "paid").ToString(), "--json");
+        Assert.That(code, Is.EqualTo(ExitCodes.Denied), output);
+        var json = JsonNode.Parse(output)!;
+        Assert.That((json["outcome"]!.GetValue<string>(), json["paid"]!.GetValue<bool>()), Is.EqualTo(("denied", false)));
+    }
+
+    [Test]
+    public async Task A_timeout_before_any_credential_exits_with_7()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/slow", async (CancellationToken ct) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30), ct);
+            return "late";
+        }));
+        using var host = new CliTestHost();
+        var (code, _, error) = await host.RunAsync("request", new Uri(server.Url, "slow").ToString(), "--timeout", "0.5");
+        Assert.That(code, Is.EqualTo(ExitCodes.Timeout), error);
+        Assert.That(error, Does.Contain("nothing was paid"));
+    }
+
+    [Test]
+    public async Task A_payment_credential_passed_by_hand_is_refused()
+    {
+        using var host = new CliTestHost();
+        var (code, _, error) = await host.RunAsync("request", "https://api.example.com/", "-H", "Authorization: Payment abc");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("made by mpp itself"));
+    }
+
+    [Test]
+    public async Task The_key_comes_from_the_key_file_flag_before_the_environment_and_the_config_file()
+    {
+        using var host = new CliTestHost();
+        var other = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"; // anvil #1
+        var keyFile = Path.Combine(host.Home, "flag.key");
+        await File.WriteAllTextAsync(keyFile, Key + "\n");
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "config.json"), $$"""{ "privateKey": "{{other}}" }""");
+
+        Assert.That((await host.RunAsync("keys", "address")).Output.Trim(), Is.EqualTo("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"), "the config file");
+        host.Variables["MPP_PRIVATE_KEY"] = Key;
+        Assert.That((await host.RunAsync("keys", "address")).Output.Trim(), Is.EqualTo(Address), "the environment wins over the config file");
+        host.Variables["MPP_PRIVATE_KEY"] = other;
+        Assert.That((await host.RunAsync("keys", "address", "--key-file", keyFile)).Output.Trim(), Is.EqualTo(Address), "the flag wins over the environment");
+    }
+
+    [Test]
+    public async Task An_invalid_key_is_a_usage_error_that_never_repeats_the_key()
+    {
+        using var host = new CliTestHost();
+        host.Variables["MPP_PRIVATE_KEY"] = "0xdeadbeefsecret";
+        var (code, output, error) = await host.RunAsync("keys", "address");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("MPP_PRIVATE_KEY"));
+        Assert.That(output + error, Does.Not.Contain("deadbeef"));
+    }
+
+    [Test]
+    public async Task A_broken_config_file_is_explained()
+    {
+        using var host = new CliTestHost();
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "config.json"), "{ not json");
+        var (code, _, error) = await host.RunAsync("budget", "show");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("config.json is not valid"));
+    }
+
+    [Test]
+    public async Task Keys_new_save_writes_an_owner_only_file_and_never_overwrites_it()
+    {
+        using var host = new CliTestHost();
+        var path = Path.Combine(host.Home, "keys", "agent.key");
+        var (code, output, _) = await host.RunAsync("keys", "new", "--save", path);
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok));
+        Assert.That(output, Does.Not.Contain(File.ReadAllText(path).Trim()), "the saved key is not printed");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        }
+
+        var address = output.Trim();
+        Assert.That((await host.RunAsync("keys", "address", "--key-file", path)).Output.Trim(), Is.EqualTo(address));
+        Assert.That((await host.RunAsync("keys", "new", "--save", path)).ExitCode, Is.EqualTo(ExitCodes.Usage), "an existing key file is never overwritten");
+    }
+
+    [Test]
+    public async Task Budget_show_lists_the_limits_from_the_config_file()
+    {
+        using var host = new CliTestHost();
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "config.json"), """{ "chainId": 4217, "budget": { "perRequest": 0.25, "perDay": 3 } }""");
+        var (code, output, error) = await host.RunAsync("budget", "show", "--json");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), error);
+        var json = JsonNode.Parse(output)!;
+        Assert.That((json["limits"]!["perRequest"]!.GetValue<string>(), json["limits"]!["perDay"]!.GetValue<string>(), json["limits"]!["total"]!.GetValue<string>()), Is.EqualTo(("0.25", "3", "none")));
+        Assert.That(json["assets"]!.AsArray().Select(a => a!["symbol"]!.GetValue<string>()), Is.EquivalentTo(new[] { "USD", "pathUSD", "USDC" }));
+    }
+
+    [Test]
+    public async Task Unknown_arguments_are_usage_errors()
+    {
+        using var host = new CliTestHost();
+        var (code, _, error) = await host.RunAsync("request", "https://a.example/", "--frobnicate");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("--frobnicate"));
+    }
+
+    [Test]
+    public async Task Sessions_need_a_chain_to_close_anything()
+    {
+        using var host = new CliTestHost();
+        var (code, _, error) = await host.RunAsync("sessions", "close-all");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("MPP_RPC_URL"));
+    }
+}
