@@ -1,0 +1,11 @@
+namespace Mpp.Client.Testing.Tests;
+
+/// <summary>A clock the test moves by hand (timers still run on real time).</summary>
+internal sealed class ManualClock(DateTimeOffset now) : TimeProvider
+{
+    private DateTimeOffset _now = now;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
