@@ -9,7 +9,7 @@ public sealed class TempoSessionOptions
     /// <value>The default is 10 tokens.</value>
     public decimal MaxDeposit { get; set; } = 10m;
 
-    /// <summary>Gets or sets the deposit (and top-up size) used when the server suggests none.</summary>
+    /// <summary>Gets or sets the deposit (and top-up size) used when the server suggests none; capped by <see cref="MaxDeposit"/>.</summary>
     /// <value>The default is 1 token.</value>
     public decimal DefaultDeposit { get; set; } = 1m;
 
@@ -39,9 +39,11 @@ internal sealed class TempoSessionOptionsValidator : IValidateOptions<TempoSessi
     public ValidateOptionsResult Validate(string? name, TempoSessionOptions options)
     {
         var failures = new List<string>();
-        if (options.MaxDeposit <= 0 || options.DefaultDeposit <= 0 || options.DefaultDeposit > options.MaxDeposit)
+        // DefaultDeposit above MaxDeposit is not an error: every deposit is capped by MaxDeposit, so lowering only
+        // MaxDeposit (the safety knob) just works.
+        if (options.MaxDeposit <= 0 || options.DefaultDeposit <= 0)
         {
-            failures.Add($"Tempo sessions: MaxDeposit ({options.MaxDeposit}) and DefaultDeposit ({options.DefaultDeposit}) must be positive, with DefaultDeposit ≤ MaxDeposit.");
+            failures.Add($"Tempo sessions: MaxDeposit ({options.MaxDeposit}) and DefaultDeposit ({options.DefaultDeposit}) must be positive.");
         }
 
         if (options.Deposit is { } fixedDeposit && (fixedDeposit <= 0 || fixedDeposit > options.MaxDeposit || decimal.Round(fixedDeposit, 6) != fixedDeposit))
