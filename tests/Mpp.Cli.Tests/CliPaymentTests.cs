@@ -85,6 +85,8 @@ public sealed class CliPaymentTests
         var json = JsonNode.Parse(output)!;
         Assert.That(json["deposit"]!["units"]!.GetValue<string>(), Is.EqualTo("50000"), "the deposit shrinks to the cap instead of the suggested 0.1");
         Assert.That(server.Ledger.BalanceOf(payer.Address), Is.EqualTo(new BigInteger(950_000)));
+        var receipts = JsonNode.Parse((await host.RunAsync("receipts", "list", "--json")).Output)!.AsArray();
+        Assert.That(receipts.Single()!["amount"]!.GetValue<string>(), Is.EqualTo("1000"), "the receipt records the call's price, not the deposit held in the escrow");
 
         var close = await host.RunAsync("sessions", "close-all", "--json");
         Assert.That(close.ExitCode, Is.EqualTo(ExitCodes.Ok), close.Output + close.Error);
