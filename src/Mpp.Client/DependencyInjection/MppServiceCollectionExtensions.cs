@@ -39,6 +39,7 @@ public static class MppServiceCollectionExtensions
                 sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
                 sp.GetRequiredService<MppMetrics>(),
                 sp.GetService<IPaymentApprover>()));
+            services.TryAddSingleton<JsonRpcPaymentNegotiator>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MppPaymentOptions>, MppPaymentOptionsValidator>());
         }
 
