@@ -12,21 +12,29 @@ namespace Mpp.Client.Mcp;
 /// payment-required tool result) is paid through the registered payment methods, policies, approver, budget ledger,
 /// journal and receipt store, exactly as an HTTP 402 would be, and retried with the credential in
 /// <c>params._meta["org.paymentauth/credential"]</c>; the receipt is read from <c>result._meta["org.paymentauth/receipt"]</c>.
-/// Create it with <see cref="PaidMcpClientFactory"/>.
+/// Create it with <see cref="PaidMcpClientFactory"/>: <see cref="PaidMcpClientFactory.ConnectAsync"/> connects over Streamable
+/// HTTP with the handler that reads payment errors off the wire (needed with MCP C# SDK 2.3.1, which cannot surface a
+/// <c>-32042</c> error's challenges; see <see cref="PaidMcpClientFactory.CreateHttpHandler"/>).
 /// </summary>
 /// <remarks>Thread-safe when the wrapped <see cref="McpClient"/> is. It does not own the client.</remarks>
-public sealed class PaidMcpClient
+public sealed class PaidMcpClient : IAsyncDisposable
 {
     private const string ToolsCall = "tools/call";
     private readonly JsonRpcPaymentNegotiator _negotiator;
+    private readonly bool _ownsClient;
 
-    internal PaidMcpClient(McpClient client, Uri endpoint, string clientName, JsonRpcPaymentNegotiator negotiator)
+    internal PaidMcpClient(McpClient client, Uri endpoint, string clientName, JsonRpcPaymentNegotiator negotiator, bool ownsClient)
     {
         Client = client;
         Endpoint = endpoint;
         ClientName = clientName;
         _negotiator = negotiator;
+        _ownsClient = ownsClient;
     }
+
+    /// <summary>Disposes the MCP client when this object connected it (<see cref="PaidMcpClientFactory.ConnectAsync"/>).</summary>
+    /// <returns>A task.</returns>
+    public ValueTask DisposeAsync() => _ownsClient ? Client.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <summary>Gets the wrapped MCP client (free calls go straight to it).</summary>
     public McpClient Client { get; }
@@ -80,11 +88,12 @@ public sealed class PaidMcpClient
     private async Task<PaidAnswer<CallToolResult>> SendAsync(string toolName, IReadOnlyDictionary<string, object?>? arguments, JsonObject? credential, CancellationToken cancellationToken)
     {
         CallToolResult result;
+        using var capture = McpPaymentCaptureHandler.Begin();
         try
         {
             result = await Client.CallToolAsync(toolName, arguments, progress: null, new RequestOptions { Meta = credential }, cancellationToken).ConfigureAwait(false);
         }
-        catch (McpException ex) when (McpPaymentError.TryRead(ex, credential is not null, out var code, out var data))
+        catch (Exception ex) when (ex is McpException or JsonException && McpPaymentError.TryRead(ex, capture, credential is not null, out var code, out var data))
         {
             var kind = code switch
             {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 
 namespace Mpp.Client.Mcp;
@@ -28,8 +29,46 @@ public sealed class PaidMcpClientFactory
             throw new ArgumentException("The MCP endpoint must be an absolute URL.", nameof(endpoint));
         }
 
-        return new PaidMcpClient(client, endpoint, clientName ?? McpMppBuilderExtensions.DefaultName, _negotiator);
+        return new PaidMcpClient(client, endpoint, clientName ?? McpMppBuilderExtensions.DefaultName, _negotiator, ownsClient: false);
     }
+
+    /// <summary>
+    /// Connects to an MCP server over Streamable HTTP, with <see cref="CreateHttpHandler"/> in the transport's HttpClient,
+    /// and wraps the client (which the returned object owns and disposes).
+    /// </summary>
+    /// <param name="endpoint">The server's MCP endpoint URL.</param>
+    /// <param name="clientOptions">MCP client options, or <see langword="null"/>.</param>
+    /// <param name="clientName">The name of the <see cref="MppPaymentOptions"/> to pay under; <see cref="McpMppBuilderExtensions.DefaultName"/> by default.</param>
+    /// <param name="loggerFactory">Logging for the MCP SDK, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the connection.</param>
+    /// <returns>The paying client.</returns>
+    public async Task<PaidMcpClient> ConnectAsync(Uri endpoint, McpClientOptions? clientOptions = null, string? clientName = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var http = new HttpClient(CreateHttpHandler());
+        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = endpoint, TransportMode = HttpTransportMode.StreamableHttp }, http, loggerFactory, ownsHttpClient: true);
+        McpClient client;
+        try
+        {
+            client = await McpClient.CreateAsync(transport, clientOptions, loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new PaidMcpClient(client, endpoint, clientName ?? McpMppBuilderExtensions.DefaultName, _negotiator, ownsClient: true);
+    }
+
+    /// <summary>
+    /// The HTTP handler to put in the HttpClient of an MCP client's <see cref="HttpClientTransport"/> when it is built by hand:
+    /// it keeps a copy of the payment errors in the answers to <see cref="PaidMcpClient"/>'s calls (bytes pass through
+    /// unchanged), because the MCP C# SDK 2.3.1 does not surface a <c>-32042</c> error's challenges.
+    /// </summary>
+    /// <param name="inner">The handler that does the I/O; a new <see cref="SocketsHttpHandler"/> when <see langword="null"/>.</param>
+    /// <returns>The handler.</returns>
+    public static HttpMessageHandler CreateHttpHandler(HttpMessageHandler? inner = null) => new McpPaymentCaptureHandler(inner ?? new SocketsHttpHandler());
 }
 
 /// <summary>Registers paid MCP calls.</summary>
