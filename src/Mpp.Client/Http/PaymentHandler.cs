@@ -589,19 +589,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             return null;
         }
 
-        if (receipt.Method != challenge.Method || !receipt.IsSuccess)
-        {
-            Log.ReceiptInvalid(_services.Logger, challenge.Id, $"the receipt is for method '{receipt.Method}' with status '{receipt.Status}'");
-            return null;
-        }
-
-        if (receipt.TryGetMember("challengeId", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String && id.GetString() != challenge.Id)
-        {
-            Log.ReceiptInvalid(_services.Logger, challenge.Id, "the receipt names another challenge");
-            return null;
-        }
-
-        return receipt;
+        return PaymentSelection.Validate(_services, receipt, challenge, "the response has no Payment-Receipt");
     }
 
     private static async ValueTask<PaymentProblem?> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
