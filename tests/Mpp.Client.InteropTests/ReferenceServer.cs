@@ -13,6 +13,22 @@ internal static class ReferenceServer
 
     public static Uri RpcUrl => new(Required("MPP_RPC_URL"));
 
+    /// <summary>The paid MCP server (shared/interop/mcp-server.mjs), started by the harness only with MPP_MCP=1.</summary>
+    public static Uri McpUrl
+    {
+        get
+        {
+            var value = Environment.GetEnvironmentVariable("MPP_MCP_URL");
+            if (string.IsNullOrEmpty(value))
+            {
+                Assert.Fail("MPP_MCP_URL is not set: the MCP interop tests need the harness's paid MCP server. Start it with MPP_MCP=1: " +
+                            "cd ../shared/interop && npm install && MPP_MCP=1 node harness.mjs -- dotnet test tests/Mpp.Client.InteropTests --filter Category=Interop");
+            }
+
+            return new Uri(value!);
+        }
+    }
+
     /// <summary>anvil dev account #0, funded with pathUSD by the local chain (the payer in every interop test).</summary>
     public const string PayerKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 

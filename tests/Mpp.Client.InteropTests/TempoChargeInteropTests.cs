@@ -163,7 +163,7 @@ public sealed class TempoChargeInteropTests
         Assert.That(tampering.Credentials, Is.InRange(1, 3));
     }
 
-    private static async Task<List<(string Token, string From, string To, BigInteger Amount, string Memo)>> TransferWithMemoLogsAsync(string transactionHash)
+    internal static async Task<List<(string Token, string From, string To, BigInteger Amount, string Memo)>> TransferWithMemoLogsAsync(string transactionHash)
     {
         using var rpc = new HttpClient();
         var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = "eth_getTransactionReceipt", ["params"] = new JsonArray(transactionHash) };

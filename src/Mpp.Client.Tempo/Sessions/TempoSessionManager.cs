@@ -43,6 +43,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     private readonly ConcurrentDictionary<string, ChannelSlot> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<RouteKey, CachedChallenge> _routes = new();
     private readonly ConcurrentDictionary<string, SessionChannel> _parked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<RouteKey, IPaymentSideChannel> _sideChannels = new();
     private readonly SemaphoreSlim _openGate = new(1, 1);
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly HashSet<EvmAddress> _escrows;
@@ -405,6 +406,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var asset = AssetId.Token(request.ChainId, request.Currency.Lower);
         var key = ChannelKey.For(context, request);
         var route = RouteKey.For(context);
+        RememberSideChannel(route, context);
         var price = new AssetAmount(asset, request.Increment);
         if (!_live.ContainsKey(key) && _openGate.CurrentCount == 0)
         {
@@ -476,10 +478,13 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
     internal async ValueTask<PaymentQuote?> TryPrepayAsync(PaymentContext context, CancellationToken cancellationToken)
     {
-        if (!_routes.TryGetValue(RouteKey.For(context), out var cached))
+        var route = RouteKey.For(context);
+        if (!_routes.TryGetValue(route, out var cached))
         {
             return null;
         }
+
+        RememberSideChannel(route, context);
 
         if (cached.Challenge.IsExpired(_time.GetUtcNow(), TimeSpan.FromSeconds(5)) || cached.Slot.Evicted)
         {
@@ -745,7 +750,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         HttpResponseMessage? answer = null;
         try
         {
-            answer = await SendManagementAsync(new RouteKey(channel.Scope, channel.Origin, context.RequestUri.AbsolutePath), slot, payload, cancellationToken, challenge).ConfigureAwait(false);
+            answer = await SendManagementAsync(new RouteKey(channel.Scope, channel.Origin, context.RoutePath), slot, payload, cancellationToken, challenge).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
@@ -907,8 +912,36 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         challenge ??= _routes.TryGetValue(route, out var cached) ? cached.Challenge : null;
         var chainId = slot.Channel.ChainId;
         var uri = new Uri(route.Origin + route.Path);
+        _sideChannels.TryGetValue(route, out var sideChannel);
         for (var attempt = 0; ; attempt++)
         {
+            if (sideChannel is not null && challenge is not null)
+            {
+                // A route reached over JSON-RPC or MCP: the management credential goes back the same way.
+                var sideAnswer = await sideChannel.SendAsync(new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(chainId)), cancellationToken).ConfigureAwait(false);
+                var fromSide = ToHttpAnswer(sideAnswer);
+                if (sideAnswer.StatusCode != (int)HttpStatusCode.PaymentRequired || attempt > 0)
+                {
+                    if (sideAnswer.StatusCode is >= 400 and < 500)
+                    {
+                        CountRejectedVoucher();
+                    }
+
+                    return fromSide;
+                }
+
+                CountRejectedVoucher();
+                var freshSide = sideAnswer.Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" });
+                if (freshSide is null)
+                {
+                    return fromSide;
+                }
+
+                fromSide.Dispose();
+                challenge = freshSide;
+                continue;
+            }
+
             using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent([]) };
             request.WithoutPayment();
             if (challenge is not null)
@@ -943,6 +976,31 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             answer.Dispose();
             challenge = fresh;
         }
+    }
+
+    private void RememberSideChannel(RouteKey route, PaymentContext context)
+    {
+        if (context.Operation?.SideChannel is { } sideChannel)
+        {
+            _sideChannels[route] = sideChannel;
+        }
+    }
+
+    /// <summary>A side channel's answer in the HTTP form the management code reads (status and Payment-Receipt).</summary>
+    private static HttpResponseMessage ToHttpAnswer(PaymentSideChannelAnswer answer)
+    {
+        var message = new HttpResponseMessage((HttpStatusCode)answer.StatusCode) { Content = new ByteArrayContent([]) };
+        if (answer.Receipt is { } receipt)
+        {
+            message.Headers.TryAddWithoutValidation(MppHeaderNames.PaymentReceipt, receipt.ToHeaderValue());
+        }
+
+        foreach (var fresh in answer.Challenges)
+        {
+            message.Headers.TryAddWithoutValidation(MppHeaderNames.WwwAuthenticate, fresh.ToHeaderValue());
+        }
+
+        return message;
     }
 
     /// <summary>An escrow transaction: fees filled by the node, validity window from the chain head, fee token or sponsorship.</summary>
@@ -1265,7 +1323,7 @@ internal readonly record struct ChannelKey(string Scope, string Origin, string P
 /// <summary>A route: origin and path (query excluded), per budget scope.</summary>
 internal readonly record struct RouteKey(string Scope, string Origin, string Path)
 {
-    public static RouteKey For(PaymentContext context) => new(context.BudgetScope, context.RequestUri.GetLeftPart(UriPartial.Authority), context.RequestUri.AbsolutePath);
+    public static RouteKey For(PaymentContext context) => new(context.BudgetScope, context.RequestUri.GetLeftPart(UriPartial.Authority), context.RoutePath);
 }
 
 internal sealed record CachedChallenge(RouteKey Route, PaymentChallenge Challenge, SessionRequest Request, ChannelSlot Slot);

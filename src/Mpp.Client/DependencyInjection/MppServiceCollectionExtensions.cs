@@ -39,6 +39,7 @@ public static class MppServiceCollectionExtensions
                 sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
                 sp.GetRequiredService<MppMetrics>(),
                 sp.GetService<IPaymentApprover>()));
+            services.TryAddSingleton<JsonRpcPaymentNegotiator>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MppPaymentOptions>, MppPaymentOptionsValidator>());
         }
 
@@ -87,6 +88,31 @@ public static class MppHttpClientBuilderExtensions
         var options = builder.Services.AddOptions<MppPaymentOptions>(builder.Name);
         options.Bind(section, binder => binder.ErrorOnUnknownConfiguration = true);
         return AddHandler(builder, options);
+    }
+
+    /// <summary>
+    /// Adds payment for JSON-RPC over HTTP (protocol.md §7, generic binding) to a named HttpClient: a POSTed JSON-RPC
+    /// request answered with error <c>-32042</c> is paid through the same methods, policies, approver, budget, journal and
+    /// receipts as an HTTP 402, and sent again with the credential in the message's root <c>_meta</c>. The final answer
+    /// carries the caller's own <c>id</c>; <see cref="HttpMessageMppExtensions.GetPaymentDetails"/> tells what was paid.
+    /// </summary>
+    /// <param name="builder">The HttpClient builder.</param>
+    /// <param name="configure">Configures the payment options (budget limits are required to pay anything).</param>
+    /// <returns>The builder.</returns>
+    public static IHttpClientBuilder AddMppJsonRpcPayments(this IHttpClientBuilder builder, Action<MppPaymentOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddMpp();
+        var options = builder.Services.AddOptions<MppPaymentOptions>(builder.Name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        var name = builder.Name;
+        builder.AddHttpMessageHandler(sp => new JsonRpcPaymentHandler(name, sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>(), sp.GetRequiredService<JsonRpcPaymentNegotiator>()));
+        return builder;
     }
 
     private static IHttpClientBuilder AddHandler(IHttpClientBuilder builder, OptionsBuilder<MppPaymentOptions> options)

@@ -337,7 +337,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             }
 
             var context = new PaymentContext(_clientName, original.Method, payUri, call.Rounds + 1, options.Budget.Scope, options.Budget.Find);
-            var candidates = await SelectAsync(parsed.Challenges, context, options, call, cancellationToken).ConfigureAwait(false);
+            var candidates = await PaymentSelection.SelectAsync(_services, parsed.Challenges, context, options, call, cancellationToken).ConfigureAwait(false);
             if (candidates.Count == 0)
             {
                 return await UnpayableAsync(response, call, null, null, cancellationToken).ConfigureAwait(false);
@@ -356,7 +356,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 throw await RejectedAsync(response, call, $"MaxPaymentRounds ({options.MaxPaymentRounds}) credentials were refused", cancellationToken).ConfigureAwait(false);
             }
 
-            var (chosen, reservation) = await ApproveAndReserveAsync(candidates, context, options, call, cancellationToken).ConfigureAwait(false);
+            var (chosen, reservation) = await PaymentSelection.ApproveAndReserveAsync(_services, _clientName, candidates, context, options, call, cancellationToken).ConfigureAwait(false);
             if (chosen is null || reservation is null)
             {
                 return await UnpayableAsync(response, call, null, null, cancellationToken).ConfigureAwait(false);
@@ -537,135 +537,6 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
     }
 
-    private async ValueTask<List<Candidate>> SelectAsync(IReadOnlyList<PaymentChallenge> challenges, PaymentContext context, MppPaymentOptions options, PaymentCall call, CancellationToken cancellationToken)
-    {
-        var services = _services;
-        var now = services.Time.GetUtcNow();
-        var candidates = new List<Candidate>();
-        for (var index = 0; index < challenges.Count; index++)
-        {
-            var challenge = challenges[index];
-            if (call.PaidChargeIds.Contains(challenge.Id))
-            {
-                call.Refuse(services, challenge.Id, "challenge.already-paid", "A credential for this charge challenge was already sent in this call.");
-                continue;
-            }
-
-            IPaymentMethod? method = null;
-            foreach (var registered in services.Methods)
-            {
-                if (registered.Method == challenge.Method && registered.CanPay(challenge))
-                {
-                    method = registered;
-                    break;
-                }
-            }
-
-            if (method is null)
-            {
-                call.Refuse(services, challenge.Id, "method.unsupported", $"No registered payment method pays {challenge.Method}/{challenge.Intent}.");
-                continue;
-            }
-
-            PaymentQuote quote;
-            try
-            {
-                quote = await method.QuoteAsync(challenge, context, cancellationToken).ConfigureAwait(false);
-            }
-            catch (PaymentDeniedException ex)
-            {
-                call.Refuse(services, challenge.Id, ex.Rule, ex.Message);
-                continue;
-            }
-            catch (MppProtocolException ex)
-            {
-                call.Refuse(services, challenge.Id, "method.invalid-request", ex.Message);
-                continue;
-            }
-
-            var decision = BuiltInPolicy.Evaluate(quote, context, options, now);
-            var needsApproval = decision.Kind == PaymentDecisionKind.RequireApproval;
-            foreach (var policy in services.Policies)
-            {
-                if (decision.Kind == PaymentDecisionKind.Deny)
-                {
-                    break;
-                }
-
-                var next = await policy.EvaluateAsync(quote, context, cancellationToken).ConfigureAwait(false);
-                if (next.Kind == PaymentDecisionKind.RequireApproval)
-                {
-                    needsApproval = true;
-                }
-                else if (next.Kind == PaymentDecisionKind.Deny)
-                {
-                    decision = next;
-                }
-            }
-
-            if (decision.Kind == PaymentDecisionKind.Deny)
-            {
-                call.Refuse(services, challenge.Id, decision.Rule ?? "policy.denied", decision.Reason ?? "A payment policy denied it.");
-                continue;
-            }
-
-            candidates.Add(new Candidate(method, quote, needsApproval, Rank(options, challenge)));
-        }
-
-        if (candidates.Count < 2)
-        {
-            return candidates;
-        }
-
-        // Client preference first; within one preference, the cheapest when they share an asset; else server order.
-        candidates.Sort(static (a, b) => a.Rank.CompareTo(b.Rank));
-        var ordered = new List<Candidate>(candidates.Count);
-        foreach (var group in candidates.GroupBy(c => c.Rank))
-        {
-            var members = group.ToList();
-            var sameAsset = members.All(c => c.Quote.Amount.Asset == members[0].Quote.Amount.Asset);
-            ordered.AddRange(sameAsset ? members.OrderBy(c => c.Quote.Amount.Units) : members);
-        }
-
-        return ordered;
-    }
-
-    private async ValueTask<(Candidate? Chosen, SpendReservation? Reservation)> ApproveAndReserveAsync(List<Candidate> candidates, PaymentContext context, MppPaymentOptions options, PaymentCall call, CancellationToken cancellationToken)
-    {
-        var services = _services;
-        foreach (var candidate in candidates)
-        {
-            var quote = candidate.Quote;
-            if (candidate.NeedsApproval)
-            {
-                if (services.Approver is null)
-                {
-                    call.Refuse(services, quote.Challenge.Id, "approval.unavailable", "The payment needs approval but no IPaymentApprover is registered.");
-                    continue;
-                }
-
-                if (!await services.Approver.ApproveAsync(quote, context, cancellationToken).ConfigureAwait(false))
-                {
-                    // One refusal from a person ends the call: asking again for the next offer would nag.
-                    call.Refuse(services, quote.Challenge.Id, "approval.denied", "The approver refused the payment.");
-                    return (null, null);
-                }
-            }
-
-            var limit = options.Budget.Find(quote.Reserved.Asset)!;
-            var scope = options.Budget.Scope ?? _clientName;
-            var result = await services.Ledger.TryReserveAsync(new SpendRequest(scope, context.Host, quote.Reserved, quote.Amount.Units, limit, quote.Challenge.Id), cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                return (candidate, result.Reservation);
-            }
-
-            call.Refuse(services, quote.Challenge.Id, result.Rule, result.Reason);
-        }
-
-        return (null, null);
-    }
-
     private async ValueTask<HttpResponseMessage> UnpayableAsync(HttpResponseMessage response, PaymentCall call, string? rule, string? reason, CancellationToken cancellationToken)
     {
         if (rule is not null)
@@ -718,19 +589,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             return null;
         }
 
-        if (receipt.Method != challenge.Method || !receipt.IsSuccess)
-        {
-            Log.ReceiptInvalid(_services.Logger, challenge.Id, $"the receipt is for method '{receipt.Method}' with status '{receipt.Status}'");
-            return null;
-        }
-
-        if (receipt.TryGetMember("challengeId", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String && id.GetString() != challenge.Id)
-        {
-            Log.ReceiptInvalid(_services.Logger, challenge.Id, "the receipt names another challenge");
-            return null;
-        }
-
-        return receipt;
+        return PaymentSelection.Validate(_services, receipt, challenge, "the response has no Payment-Receipt");
     }
 
     private static async ValueTask<PaymentProblem?> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -885,51 +744,16 @@ internal sealed class PaymentHandler : DelegatingHandler
             && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
             && a.Port == b.Port;
 
-    private static int Rank(MppPaymentOptions options, PaymentChallenge challenge)
-    {
-        for (var i = 0; i < options.PreferredMethods.Count; i++)
-        {
-            var preferred = options.PreferredMethods[i];
-            var slash = preferred.IndexOf('/', StringComparison.Ordinal);
-            var method = slash < 0 ? preferred : preferred[..slash];
-            var intent = slash < 0 ? null : preferred[(slash + 1)..];
-            if (method == challenge.Method && (intent is null || intent == "*" || intent == challenge.Intent))
-            {
-                return i;
-            }
-        }
-
-        return int.MaxValue;
-    }
-
     private static string Digest(string headerValue) => Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(headerValue))).ToLowerInvariant();
 
-    private sealed record Candidate(IPaymentMethod Method, PaymentQuote Quote, bool NeedsApproval, int Rank);
-
     /// <summary>The state of one logical call across its payment rounds.</summary>
-    private sealed class PaymentCall(HttpRequestMessage original, MppPaymentOptions options)
+    private sealed class PaymentCall(HttpRequestMessage original, MppPaymentOptions options) : NegotiationState
     {
         private string? _idempotencyKey;
 
         public HttpRequestMessage Original { get; } = original;
 
         public MppPaymentOptions Options { get; } = options;
-
-        public int Rounds { get; set; }
-
-        public int VerificationFailures { get; set; }
-
-        public HashSet<string> PaidChargeIds { get; } = new(StringComparer.Ordinal);
-
-        public List<PaymentRefusal> Refusals { get; } = [];
-
-        public PaymentQuote? LastQuote { get; set; }
-
-        public PaymentOutcome? LastOutcome { get; set; }
-
-        public PaymentProblem? LastProblem { get; set; }
-
-        public Guid? JournalEntryId { get; set; }
 
         /// <summary>One key per logical call, for unsafe methods the caller did not key: kept across every round and retry.</summary>
         public string? IdempotencyKey
@@ -944,16 +768,6 @@ internal sealed class PaymentHandler : DelegatingHandler
                 return _idempotencyKey;
             }
         }
-
-        public void Refuse(PaymentServices services, string? challengeId, string rule, string reason)
-        {
-            Refusals.Add(new PaymentRefusal(challengeId, rule, reason));
-            services.Metrics.Denial(rule);
-            Log.ChallengeRefused(services.Logger, challengeId, rule, reason);
-        }
-
-        public PaymentDetails Details(PaymentQuote? quote, PaymentOutcome? outcome, PaymentReceipt? receipt, bool isDryRun)
-            => new(quote?.Challenge, quote, outcome, receipt, LastProblem, Rounds, [.. Refusals], JournalEntryId, isDryRun);
 
         private static bool IsSafe(HttpMethod method) => method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options || method == HttpMethod.Trace;
     }

@@ -47,4 +47,16 @@ public sealed class PaymentContext
 
     /// <summary>Gets the payment round of this call, starting at 1.</summary>
     public int Round { get; }
+
+    /// <summary>
+    /// Gets the JSON-RPC or MCP operation paid for (tool name and arguments), or <see langword="null"/> for a plain HTTP
+    /// request. For such calls <see cref="RequestUri"/> is the JSON-RPC endpoint and <see cref="HttpMethod"/> is POST.
+    /// </summary>
+    public PaymentOperation? Operation { get; init; }
+
+    /// <summary>
+    /// Gets the route a payment method keys per-route state by (a session's challenge): the path of <see cref="RequestUri"/>,
+    /// followed for JSON-RPC and MCP calls by <c>#</c> and the operation's scope (<c>/mcp#tools/call:echo</c>).
+    /// </summary>
+    public string RoutePath => Operation is null ? RequestUri.AbsolutePath : RequestUri.AbsolutePath + "#" + Operation.Scope;
 }
