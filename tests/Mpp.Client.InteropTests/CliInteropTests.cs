@@ -118,26 +118,17 @@ public sealed class CliInteropTests
     private static async Task<ChannelOnChain> ChannelOnChainAsync(SessionChannel channel)
     {
         var descriptor = new ChannelDescriptor(EvmAddress.Parse(channel.Payer), channel.Payee, channel.Operator, channel.Token, Hex.Decode(channel.Salt), EvmAddress.Parse(channel.AuthorizedSigner), Hex.Decode(channel.ExpiringNonceHash));
-        var result = await RpcAsync("eth_call", new JsonArray(new JsonObject { ["to"] = channel.Escrow, ["data"] = Hex.Encode(Escrow.GetChannel(descriptor)) }, "latest"));
+        var result = await ReferenceServer.RpcAsync("eth_call", new JsonArray(new JsonObject { ["to"] = channel.Escrow, ["data"] = Hex.Encode(Escrow.GetChannel(descriptor)) }, "latest"));
         return Escrow.DecodeChannel(Hex.Decode(result!.GetValue<string>()));
     }
 
     private static async Task<BigInteger> BalanceAsync(string address)
     {
         var data = Hex.Encode([.. Abi.Selector("balanceOf(address)"), .. new byte[12], .. EvmAddress.Parse(address).ToBytes()]);
-        var result = await RpcAsync("eth_call", new JsonArray(new JsonObject { ["to"] = TempoAssets.PathUsdAddress, ["data"] = data }, "latest"));
+        var result = await ReferenceServer.RpcAsync("eth_call", new JsonArray(new JsonObject { ["to"] = TempoAssets.PathUsdAddress, ["data"] = data }, "latest"));
         return Hex.DecodeQuantity(result!.GetValue<string>());
     }
 
-    private static async Task<JsonNode?> RpcAsync(string method, JsonArray parameters)
-    {
-        using var rpc = new HttpClient();
-        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
-        using var response = await rpc.PostAsync(ReferenceServer.RpcUrl, new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        Assert.That(json["error"], Is.Null, json.ToJsonString());
-        return json["result"];
-    }
 
     private sealed record Run(int ExitCode, string Output, string Error);
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Mpp.Client.InteropTests;
 
 /// <summary>
@@ -42,6 +44,17 @@ internal static class ReferenceServer
     public static bool FeePayer => Environment.GetEnvironmentVariable("FEE_PAYER") == "1";
 
     public static HttpClient CreateClient() => new() { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>One JSON-RPC call to the local chain; a JSON-RPC error fails the test.</summary>
+    public static async Task<JsonNode?> RpcAsync(string method, JsonArray parameters)
+    {
+        using var rpc = new HttpClient();
+        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
+        using var response = await rpc.PostAsync(RpcUrl, new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.That(json["error"], Is.Null, json.ToJsonString());
+        return json["result"];
+    }
 
     private static string Required(string name)
     {

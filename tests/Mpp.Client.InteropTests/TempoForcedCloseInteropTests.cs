@@ -51,23 +51,14 @@ public sealed class TempoForcedCloseInteropTests
 
     private static async Task AdvanceChainAsync(long seconds)
     {
-        await RpcAsync("evm_increaseTime", new JsonArray(seconds));
-        await RpcAsync("evm_mine", []);
+        await ReferenceServer.RpcAsync("evm_increaseTime", new JsonArray(seconds));
+        await ReferenceServer.RpcAsync("evm_mine", []);
     }
 
     private static async Task<long> HeadTimestampAsync()
     {
-        var block = await RpcAsync("eth_getBlockByNumber", new JsonArray("latest", false));
+        var block = await ReferenceServer.RpcAsync("eth_getBlockByNumber", new JsonArray("latest", false));
         return (long)Mpp.Client.Tempo.Evm.Hex.DecodeQuantity(block!["timestamp"]!.GetValue<string>());
     }
 
-    private static async Task<JsonNode?> RpcAsync(string method, JsonArray parameters)
-    {
-        using var rpc = new HttpClient();
-        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
-        using var response = await rpc.PostAsync(ReferenceServer.RpcUrl, new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        Assert.That(json["error"], Is.Null, json.ToJsonString());
-        return json["result"];
-    }
 }
