@@ -36,9 +36,10 @@ internal sealed class KitMcpServer : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, TestRoute> _prices;
     private readonly McpServerOptions _options;
     private readonly List<JsonObject> _credentials = [];
+    private readonly List<string> _methods = [];
     private int _toolRuns;
 
-    private KitMcpServer(WebApplication app, MppTestServer kit, IEnumerable<McpServerTool> tools, IReadOnlyDictionary<string, TestRoute> prices)
+    private KitMcpServer(WebApplication app, MppTestServer kit, IEnumerable<McpServerTool> tools, IReadOnlyDictionary<string, TestRoute> prices, string? protocolVersion)
     {
         _app = app;
         _kit = kit;
@@ -54,12 +55,25 @@ internal sealed class KitMcpServer : IAsyncDisposable
                 },
             },
             ToolCollection = [.. tools],
+            ProtocolVersion = protocolVersion,
         };
         _options.Filters.Request.CallToolFilters.Add(next => (request, cancellationToken) => PayAsync(request, next, cancellationToken));
     }
 
     /// <summary>Gets the MCP endpoint.</summary>
     public Uri Endpoint { get; private set; } = null!;
+
+    /// <summary>Gets the JSON-RPC methods received, in order (<c>server/discover</c>, <c>initialize</c>, <c>tools/call</c>, …).</summary>
+    public IReadOnlyList<string> Methods
+    {
+        get
+        {
+            lock (_methods)
+            {
+                return [.. _methods];
+            }
+        }
+    }
 
     /// <summary>Gets how many times a priced tool's body ran.</summary>
     public int ToolRuns => Volatile.Read(ref _toolRuns);
@@ -80,14 +94,19 @@ internal sealed class KitMcpServer : IAsyncDisposable
     /// <param name="kit">The test kit whose verifier and ledger take the payments.</param>
     /// <param name="tools">The tools (free and priced).</param>
     /// <param name="prices">The price of each priced tool, by tool name.</param>
+    /// <param name="protocolVersion">
+    /// The one MCP revision to serve, or <see langword="null"/> for all the SDK knows (the client then starts with
+    /// <c>server/discover</c> and per-request metadata, 2026-07-28); <c>2025-11-25</c> makes the client fall back to the
+    /// <c>initialize</c> handshake, as against mppx's server.
+    /// </param>
     /// <returns>The running server.</returns>
-    public static async Task<KitMcpServer> StartAsync(MppTestServer kit, IEnumerable<McpServerTool> tools, IReadOnlyDictionary<string, TestRoute> prices)
+    public static async Task<KitMcpServer> StartAsync(MppTestServer kit, IEnumerable<McpServerTool> tools, IReadOnlyDictionary<string, TestRoute> prices, string? protocolVersion = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new KitMcpServer(app, kit, tools, prices);
+        var server = new KitMcpServer(app, kit, tools, prices, protocolVersion);
         app.MapPost("/mcp", server.HandlePostAsync);
         app.MapMethods("/mcp", ["GET", "DELETE"], (HttpContext context) => context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed);
         await app.StartAsync();
@@ -110,6 +129,11 @@ internal sealed class KitMcpServer : IAsyncDisposable
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
+        }
+
+        lock (_methods)
+        {
+            _methods.Add((message as JsonRpcRequest)?.Method ?? (message as JsonRpcNotification)?.Method ?? "(response)");
         }
 
         await using var transport = new StreamableHttpServerTransport { Stateless = true };

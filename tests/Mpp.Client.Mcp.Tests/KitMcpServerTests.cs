@@ -13,10 +13,14 @@ namespace Mpp.Client.Mcp.Tests;
 /// <summary>
 /// <see cref="PaidMcpClient"/> against an MCP server built on the MCP C# SDK's server side (<see cref="KitMcpServer"/>),
 /// paid with real Tempo credentials that the test kit verifies and settles on its emulated chain: nothing on the payment
-/// path is stubbed, and the kit's ledger is the judge of what moved.
+/// path is stubbed, and the kit's ledger is the judge of what moved. Run with the SDK's newest revision (the client
+/// discovers the server and sends per-request metadata) and pinned to 2025-11-25 (the <c>initialize</c> handshake, as
+/// mppx's MCP server speaks).
 /// </summary>
+[TestFixture(null)]
+[TestFixture("2025-11-25")]
 [NonParallelizable]
-public sealed class KitMcpServerTests
+public sealed class KitMcpServerTests(string? protocolVersion)
 {
     private static readonly BigInteger Funded = 1_000_000; // 1 pathUSD
     private MppTestServer _kit = null!;
@@ -42,7 +46,7 @@ public sealed class KitMcpServerTests
         {
             ["weather"] = TestRoute.Charge(0.01m, "Weather for a city"),
             ["echo"] = TestRoute.Session(0.001m, suggestedDeposit: 0.1m),
-        });
+        }, protocolVersion);
 
         var services = new ServiceCollection();
         services.AddMpp()
@@ -88,6 +92,7 @@ public sealed class KitMcpServerTests
         Assert.That(_mcp.Credentials, Is.Empty);
         Assert.That(_approvals, Is.Empty);
         Assert.That(_kit.Ledger.BalanceOf(_payer.Address), Is.EqualTo(Funded));
+        Assert.That(_mcp.Methods, protocolVersion is null ? Does.Contain("server/discover") : Does.Contain("initialize"));
     }
 
     [Test]
@@ -149,7 +154,7 @@ public sealed class KitMcpServerTests
         await using var other = await KitMcpServer.StartAsync(_kit, [McpServerTool.Create((string city) => city, new McpServerToolCreateOptions { Name = "forecast" })], new Dictionary<string, TestRoute>
         {
             ["forecast"] = TestRoute.Charge(0.01m, "Weather for a city"),
-        });
+        }, protocolVersion);
         var challenge = _kit.Payments.IssueChallenge(TestRoute.Charge(0.01m, "Weather for a city"), "tools/call:weather");
         var credential = new JsonObject { ["challenge"] = JsonNode.Parse(challenge.ToJson()), ["payload"] = new JsonObject { ["type"] = "hash", ["hash"] = "0x" + new string('1', 64) } };
         await using var raw = await _services.GetRequiredService<PaidMcpClientFactory>().ConnectAsync(other.Endpoint);
