@@ -22,6 +22,7 @@ public sealed class PaidMcpClient : IAsyncDisposable
     private const string ToolsCall = "tools/call";
     private readonly JsonRpcPaymentNegotiator _negotiator;
     private readonly bool _ownsClient;
+    private int _disposed;
 
     internal PaidMcpClient(McpClient client, Uri endpoint, string clientName, JsonRpcPaymentNegotiator negotiator, bool ownsClient)
     {
@@ -32,9 +33,28 @@ public sealed class PaidMcpClient : IAsyncDisposable
         _ownsClient = ownsClient;
     }
 
-    /// <summary>Disposes the MCP client when this object connected it (<see cref="PaidMcpClientFactory.ConnectAsync"/>).</summary>
+    /// <summary>
+    /// Disposes the MCP client when this object connected it (<see cref="PaidMcpClientFactory.ConnectAsync"/>),
+    /// and makes payment methods forget the management side channels of its calls (a session's top-up or close then goes
+    /// unanswered: the chain is checked, or <c>ForceCloseAsync</c> recovers the deposit).
+    /// </summary>
     /// <returns>A task.</returns>
-    public ValueTask DisposeAsync() => _ownsClient ? Client.DisposeAsync() : ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        foreach (var holder in _negotiator.Services.Methods.OfType<IPaymentSideChannelHolder>())
+        {
+            holder.ForgetSideChannels(this);
+        }
+
+        return _ownsClient ? Client.DisposeAsync() : ValueTask.CompletedTask;
+    }
+
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Gets the wrapped MCP client (free calls go straight to it).</summary>
     public McpClient Client { get; }
@@ -129,10 +149,13 @@ public sealed class PaidMcpClient : IAsyncDisposable
     }
 
     /// <summary>Session management (top-up, close) for a tool's channel: the credential rides on a call of that tool.</summary>
-    private sealed class ToolSideChannel(PaidMcpClient owner, string toolName, IReadOnlyDictionary<string, object?>? arguments) : IPaymentSideChannel
+    private sealed class ToolSideChannel(PaidMcpClient owner, string toolName, IReadOnlyDictionary<string, object?>? arguments) : IOwnedPaymentSideChannel
     {
+        public object Owner => owner;
+
         public async Task<PaymentSideChannelAnswer> SendAsync(PaymentCredential credential, CancellationToken cancellationToken)
         {
+            ObjectDisposedException.ThrowIf(owner.IsDisposed, owner);
             var meta = new JsonObject { [JsonRpcPaymentCodes.CredentialKey] = JsonRpcPaymentData.CredentialJson(credential, null) };
             var answer = await owner.SendAsync(toolName, arguments, meta, cancellationToken).ConfigureAwait(false);
             return answer.Kind switch

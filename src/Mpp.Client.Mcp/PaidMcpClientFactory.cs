@@ -20,6 +20,13 @@ public sealed class PaidMcpClientFactory
     /// </param>
     /// <param name="clientName">The name of the <see cref="MppPaymentOptions"/> to pay under; <see cref="McpMppBuilderExtensions.DefaultName"/> by default.</param>
     /// <returns>The paying client.</returns>
+    /// <remarks>
+    /// <paramref name="endpoint"/> is trusted as given: it is not checked against where the client's transport actually
+    /// connects, and credentials go wherever that transport sends them. Pass the transport's own endpoint, build its
+    /// HttpClient on <see cref="CreateHttpHandler"/> (which never follows redirects), and keep the MCP SDK's
+    /// <see cref="LogLevel.Trace"/> logging off: at that level the SDK logs whole messages, credentials included
+    /// (<see cref="ConnectAsync"/> filters it out).
+    /// </remarks>
     public PaidMcpClient Create(McpClient client, Uri endpoint, string? clientName = null)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -39,13 +46,22 @@ public sealed class PaidMcpClientFactory
     /// <param name="endpoint">The server's MCP endpoint URL.</param>
     /// <param name="clientOptions">MCP client options, or <see langword="null"/>.</param>
     /// <param name="clientName">The name of the <see cref="MppPaymentOptions"/> to pay under; <see cref="McpMppBuilderExtensions.DefaultName"/> by default.</param>
-    /// <param name="loggerFactory">Logging for the MCP SDK, or <see langword="null"/>.</param>
+    /// <param name="loggerFactory">
+    /// Logging for the MCP SDK, or <see langword="null"/>. Its <see cref="LogLevel.Trace"/> entries are dropped: at that level the
+    /// SDK logs whole messages, and a paid call's message carries its credential.
+    /// </param>
     /// <param name="cancellationToken">Cancels the connection.</param>
     /// <returns>The paying client.</returns>
-    public async Task<PaidMcpClient> ConnectAsync(Uri endpoint, McpClientOptions? clientOptions = null, string? clientName = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public Task<PaidMcpClient> ConnectAsync(Uri endpoint, McpClientOptions? clientOptions = null, string? clientName = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+        => ConnectOverAsync(endpoint, CreateHttpHandler(), clientOptions, clientName, loggerFactory, cancellationToken);
+
+    /// <summary>Connects over the given handler (which should come from <see cref="CreateHttpHandler"/>); owned by the connection.</summary>
+    internal async Task<PaidMcpClient> ConnectOverAsync(Uri endpoint, HttpMessageHandler handler, McpClientOptions? clientOptions = null, string? clientName = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var http = new HttpClient(CreateHttpHandler());
+        ArgumentNullException.ThrowIfNull(handler);
+        var http = new HttpClient(handler);
+        loggerFactory = loggerFactory is null ? null : new NoTraceLoggerFactory(loggerFactory);
         var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = endpoint, TransportMode = HttpTransportMode.StreamableHttp }, http, loggerFactory, ownsHttpClient: true);
         McpClient client;
         try
@@ -66,9 +82,26 @@ public sealed class PaidMcpClientFactory
     /// it keeps a copy of the payment errors in the answers to <see cref="PaidMcpClient"/>'s calls (bytes pass through
     /// unchanged), because the MCP C# SDK 2.3.1 does not surface a <c>-32042</c> error's challenges.
     /// </summary>
-    /// <param name="inner">The handler that does the I/O; a new <see cref="SocketsHttpHandler"/> when <see langword="null"/>.</param>
+    /// <param name="inner">
+    /// The handler that does the I/O; a new <see cref="SocketsHttpHandler"/> when <see langword="null"/>. A
+    /// <see cref="SocketsHttpHandler"/> or <see cref="HttpClientHandler"/> is set to never follow redirects (a paid call's
+    /// credential is in the body, which a 307/308 would re-send to any origin), so pass one that has not sent anything yet.
+    /// </param>
     /// <returns>The handler.</returns>
-    public static HttpMessageHandler CreateHttpHandler(HttpMessageHandler? inner = null) => new McpPaymentCaptureHandler(inner ?? new SocketsHttpHandler());
+    public static HttpMessageHandler CreateHttpHandler(HttpMessageHandler? inner = null)
+    {
+        switch (inner ??= new SocketsHttpHandler())
+        {
+            case SocketsHttpHandler sockets:
+                sockets.AllowAutoRedirect = false;
+                break;
+            case HttpClientHandler client:
+                client.AllowAutoRedirect = false;
+                break;
+        }
+
+        return new McpPaymentCaptureHandler(inner);
+    }
 }
 
 /// <summary>Registers paid MCP calls.</summary>

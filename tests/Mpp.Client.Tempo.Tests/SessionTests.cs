@@ -11,7 +11,7 @@ using RichardSzalay.MockHttp;
 namespace Mpp.Client.Tempo.Tests;
 
 /// <summary>Sessions against mppx's own vectors (byte for byte) and a scripted chain and server.</summary>
-public sealed class SessionTests
+public sealed partial class SessionTests
 {
     private const string DevKey0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
     private static readonly Uri Rpc = new("http://127.0.0.1:18545/");

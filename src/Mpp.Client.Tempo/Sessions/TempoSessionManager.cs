@@ -227,8 +227,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             {
                 results.Add((id, await CloseAsync(id, cancellationToken).ConfigureAwait(false), null));
             }
-            catch (Exception ex) when (ex is MppException or HttpRequestException or OperationCanceledException or TempoRpcException)
+            catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
+                // One channel's failure (a gone side channel, a broken server) never keeps the others from closing.
                 LogCloseFailed(_logger, ex, id);
                 results.Add((id, null, ex));
             }
@@ -752,8 +753,10 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         {
             answer = await SendManagementAsync(new RouteKey(channel.Scope, channel.Origin, context.RoutePath), slot, payload, cancellationToken, challenge).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Whatever failed (HTTP, or a side channel's MCP/JSON/disposed error), the transaction was handed over: the
+            // chain says whether the deposit grew, so a second top-up is never signed for the same shortfall.
             LogTopUpUnanswered(_logger, ex, channel.ChannelId);
         }
 
@@ -918,7 +921,25 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             if (sideChannel is not null && challenge is not null)
             {
                 // A route reached over JSON-RPC or MCP: the management credential goes back the same way.
-                var sideAnswer = await sideChannel.SendAsync(new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(chainId)), cancellationToken).ConfigureAwait(false);
+                PaymentSideChannelAnswer sideAnswer;
+                try
+                {
+                    sideAnswer = await sideChannel.SendAsync(new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(chainId)), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+                {
+                    if (ex is ObjectDisposedException)
+                    {
+                        _sideChannels.TryRemove(new KeyValuePair<RouteKey, IPaymentSideChannel>(route, sideChannel));
+                    }
+
+                    // No answer over the side channel (its client failed or was disposed): the caller treats it as unanswered.
+                    throw new TempoSessionException(
+                        slot.Channel.ChannelId,
+                        $"The {route.Origin} side channel gave no answer to the {payload["action"]} of channel {slot.Channel.ChannelId} ({ex.GetType().Name}). ForceCloseAsync recovers the deposit without the server.",
+                        ex);
+                }
+
                 var fromSide = ToHttpAnswer(sideAnswer);
                 if (sideAnswer.StatusCode != (int)HttpStatusCode.PaymentRequired || attempt > 0)
                 {
@@ -975,6 +996,18 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
             answer.Dispose();
             challenge = fresh;
+        }
+    }
+
+    /// <summary>Forgets the side channels a disposed client owned (they would keep it alive and fail anyway).</summary>
+    internal void ForgetSideChannels(object owner)
+    {
+        foreach (var entry in _sideChannels)
+        {
+            if (entry.Value is IOwnedPaymentSideChannel owned && ReferenceEquals(owned.Owner, owner))
+            {
+                _sideChannels.TryRemove(entry);
+            }
         }
     }
 

@@ -7,7 +7,7 @@ namespace Mpp.Client.Tempo;
 /// on the first paid call, pays later ones with vouchers, and attaches the next voucher up front on routes it has seen
 /// (one round trip per paid call). The channels live in the <see cref="TempoSessionManager"/>.
 /// </summary>
-public sealed class TempoSessionMethod : IPrepayingPaymentMethod
+public sealed class TempoSessionMethod : IPrepayingPaymentMethod, IPaymentSideChannelHolder
 {
     private readonly TempoSessionManager _manager;
 
@@ -54,6 +54,9 @@ public sealed class TempoSessionMethod : IPrepayingPaymentMethod
         ArgumentNullException.ThrowIfNull(settlement);
         return _manager.OnSettledAsync(settlement);
     }
+
+    /// <inheritdoc />
+    void IPaymentSideChannelHolder.ForgetSideChannels(object owner) => _manager.ForgetSideChannels(owner);
 }
 
 /// <summary>A channel operation (close, request-close, withdraw) could not be done; the message says what to do next.</summary>
@@ -64,6 +67,12 @@ public sealed class TempoSessionException : MppException
     /// <param name="message">What went wrong and what to do next.</param>
     public TempoSessionException(string channelId, string message)
         : base(message)
+    {
+        ChannelId = channelId;
+    }
+
+    internal TempoSessionException(string channelId, string message, Exception? innerException)
+        : base(message, innerException)
     {
         ChannelId = channelId;
     }

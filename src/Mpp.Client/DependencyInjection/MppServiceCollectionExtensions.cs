@@ -112,7 +112,24 @@ public static class MppHttpClientBuilderExtensions
         options.ValidateOnStart();
         var name = builder.Name;
         builder.AddHttpMessageHandler(sp => new JsonRpcPaymentHandler(name, sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>(), sp.GetRequiredService<JsonRpcPaymentNegotiator>()));
+
+        // The credential travels in the body: a redirect is never followed, so it never reaches another origin (a 3xx to
+        // a paid call is an unknown outcome, kept counted).
+        builder.ConfigurePrimaryHttpMessageHandler(static (handler, _) => DisableAutoRedirect(handler));
         return builder;
+    }
+
+    private static void DisableAutoRedirect(HttpMessageHandler handler)
+    {
+        switch (handler)
+        {
+            case SocketsHttpHandler sockets:
+                sockets.AllowAutoRedirect = false;
+                break;
+            case HttpClientHandler client:
+                client.AllowAutoRedirect = false;
+                break;
+        }
     }
 
     private static IHttpClientBuilder AddHandler(IHttpClientBuilder builder, OptionsBuilder<MppPaymentOptions> options)
@@ -130,15 +147,7 @@ public static class MppHttpClientBuilderExtensions
                 return;
             }
 
-            switch (handler)
-            {
-                case SocketsHttpHandler sockets:
-                    sockets.AllowAutoRedirect = false;
-                    break;
-                case HttpClientHandler client:
-                    client.AllowAutoRedirect = false;
-                    break;
-            }
+            DisableAutoRedirect(handler);
         });
         return builder;
     }

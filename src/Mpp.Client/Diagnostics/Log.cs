@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(1205, LogLevel.Error, "The {Method} method failed while recording a payment outcome", EventName = "SettlementNotificationFailed")]
     public static partial void SettlementNotificationFailed(ILogger logger, Exception exception, string method);
 
+    [LoggerMessage(1206, LogLevel.Error, "Recording the {Outcome} outcome of the payment for challenge {ChallengeId} (journal entry {JournalEntryId}) failed at the {Step}; the call's outcome stands", EventName = "BookkeepingFailed")]
+    public static partial void BookkeepingFailed(ILogger logger, Exception exception, string step, PaymentOutcome outcome, string challengeId, Guid journalEntryId);
+
     /// <summary>Scheme, host, port and path: the query string may carry secrets.</summary>
     public static string Endpoint(Uri? uri) => uri is null ? "(no uri)" : uri.GetLeftPart(UriPartial.Path);
 }

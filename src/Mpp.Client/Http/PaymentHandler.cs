@@ -54,12 +54,6 @@ internal sealed class PaymentServices(
 /// </remarks>
 internal sealed class PaymentHandler : DelegatingHandler
 {
-    private static readonly HashSet<string> FinalProblems = new(StringComparer.Ordinal)
-    {
-        PaymentProblemTypes.MalformedCredential, PaymentProblemTypes.InvalidPayload, PaymentProblemTypes.PaymentInsufficient,
-        PaymentProblemTypes.PaymentActionRequired, PaymentProblemTypes.BadRequest, PaymentProblemTypes.MethodUnsupported,
-    };
-
     private readonly string _clientName;
     private readonly IOptionsMonitor<MppPaymentOptions> _options;
     private readonly PaymentServices _services;
@@ -158,7 +152,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         if (!quote.IsPrefunded || !await AllowsPrepaymentAsync(quote, context, options, cancellationToken).ConfigureAwait(false))
         {
             // Not within what this client may pay up front: the normal path decides (and explains) with the server's 402.
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            await PaymentSelection.NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
@@ -182,7 +176,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
 
@@ -196,7 +190,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
 
@@ -209,9 +203,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception ex)
         {
-            await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, null, null)).ConfigureAwait(false);
+            await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, null, null), null, entry.Id, null).ConfigureAwait(false);
             Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
             throw new PaymentOutcomeUnknownException(
                 $"A prepaid credential for challenge {challenge.Id} was sent to {new LoggedUri(uri)} but no answer was read ({ex.GetType().Name}). It is counted as spent and will not be sent again; see journal entry {entry.Id}.",
@@ -224,17 +217,12 @@ internal sealed class PaymentHandler : DelegatingHandler
         if (answer.IsSuccessStatusCode || answer.StatusCode == HttpStatusCode.Forbidden)
         {
             var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
-            await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
-            if (receipt is not null)
-            {
-                await services.Receipts.AddAsync(
-                    new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaidUnits(quote), receipt.Reference, receipt.Json.GetRawText()),
-                    CancellationToken.None).ConfigureAwait(false);
-            }
-
+            var stored = receipt is null
+                ? null
+                : new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(quote), receipt.Reference, receipt.Json.GetRawText());
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
             services.Metrics.Amount(quote.Amount);
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status)).ConfigureAwait(false);
+            await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status), null, entry.Id, stored).ConfigureAwait(false);
             answer.SetPaymentDetails(paidRequest, call.Details(quote, PaymentOutcome.Settled, receipt, isDryRun: false));
             return answer;
         }
@@ -244,17 +232,15 @@ internal sealed class PaymentHandler : DelegatingHandler
         {
             // The voucher was refused (an expired challenge, a channel the server forgot…): the method learns why, then
             // the ordinary negotiation takes this 402 from the start.
-            await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
             Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
-            await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status)).ConfigureAwait(false);
+            await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
             return await NegotiateAsync(request, answer, replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
-        await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
         services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
         Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
-        await NotifyAsync(method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status)).ConfigureAwait(false);
+        await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
         call.LastOutcome = PaymentOutcome.Unknown;
         call.LastProblem = problem;
         if (problem?.Code is not null)
@@ -399,8 +385,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             }
             catch (Exception)
             {
-                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+                await PaymentSelection.NotSentAsync(services, chosen.Method, chosenQuote, reservation).ConfigureAwait(false);
                 throw;
             }
 
@@ -414,8 +399,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             }
             catch (Exception)
             {
-                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+                await PaymentSelection.NotSentAsync(services, chosen.Method, chosenQuote, reservation).ConfigureAwait(false);
                 throw;
             }
 
@@ -436,14 +420,8 @@ internal sealed class PaymentHandler : DelegatingHandler
                 catch (Exception ex)
                 {
                     // The credential may have reached the server: keep the money counted, never pay again on our own.
-                    if (handOver is null)
-                    {
-                        await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
-                    await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }).ConfigureAwait(false);
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                     activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
                     throw new PaymentOutcomeUnknownException(
@@ -459,25 +437,15 @@ internal sealed class PaymentHandler : DelegatingHandler
             {
                 // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
                 var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
-                if (handOver is null)
-                {
-                    await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
-                if (receipt is not null)
-                {
-                    await services.Receipts.AddAsync(
-                        new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText()),
-                        CancellationToken.None).ConfigureAwait(false);
-                }
-
+                var stored = receipt is null
+                    ? null
+                    : new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText());
                 services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
                 services.Metrics.Amount(chosenQuote.Reserved);
                 services.Metrics.Rounds(call.Rounds);
                 Log.Settled(services.Logger, challenge.Id, status, receipt?.Reference);
                 activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, status) { Reservation = handOver }).ConfigureAwait(false);
+                await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, stored).ConfigureAwait(false);
                 answer.SetPaymentDetails(paidRequest, call.Details(chosenQuote, PaymentOutcome.Settled, receipt, isDryRun: false));
                 return answer;
             }
@@ -488,15 +456,9 @@ internal sealed class PaymentHandler : DelegatingHandler
 
                 // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
                 // until it expires), so it stays counted; reconciliation can release it later.
-                if (handOver is null)
-                {
-                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
                 services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
                 Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
-                await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status) { Reservation = handOver }).ConfigureAwait(false);
+                await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                 call.LastProblem = problem;
                 call.LastOutcome = PaymentOutcome.Rejected;
                 if (challenge.Intent == "charge")
@@ -504,9 +466,9 @@ internal sealed class PaymentHandler : DelegatingHandler
                     call.PaidChargeIds.Add(challenge.Id);
                 }
 
-                if (problem is not null && (FinalProblems.Contains(problem.Type) || (problem.Type == PaymentProblemTypes.VerificationFailed && ++call.VerificationFailures > 1)))
+                if (PaymentSelection.EndsCall(call, problem, problem?.Type == PaymentProblemTypes.VerificationFailed))
                 {
-                    throw await RejectedAsync(answer, call, $"the server refused the credential ({problem.Code ?? problem.Type}), which paying again would not fix", cancellationToken).ConfigureAwait(false);
+                    throw await RejectedAsync(answer, call, $"the server refused the credential ({problem?.Code ?? problem?.Type}), which paying again would not fix", cancellationToken).ConfigureAwait(false);
                 }
 
                 response = answer;
@@ -515,15 +477,9 @@ internal sealed class PaymentHandler : DelegatingHandler
 
             // Any other status after paying: the server may or may not have taken the payment.
             var failure = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
-            if (handOver is null)
-            {
-                await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-            }
-
-            await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
             Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
-            await NotifyAsync(chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status) { Reservation = handOver }).ConfigureAwait(false);
+            await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
             call.LastOutcome = PaymentOutcome.Unknown;
             if (failure?.Code is not null)
             {
@@ -608,22 +564,6 @@ internal sealed class PaymentHandler : DelegatingHandler
         catch (HttpRequestException)
         {
             return null; // larger than any problem document, or the body failed: no problem details
-        }
-    }
-
-    /// <summary>What a receipt records as paid: the quoted amount (a session open's deposit is held, not paid; the journal keeps what was at risk).</summary>
-    private static string PaidUnits(PaymentQuote quote) => quote.Amount.Units.ToString(CultureInfo.InvariantCulture);
-
-    private async ValueTask NotifyAsync(IPaymentMethod method, PaymentSettlement settlement)
-    {
-        try
-        {
-            await method.OnSettledAsync(settlement, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // The HTTP outcome is already decided; a method's bookkeeping failure must not change it.
-            Log.SettlementNotificationFailed(_services.Logger, ex, method.Method);
         }
     }
 

@@ -48,7 +48,7 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         PaidOutcome<HttpResponseMessage> outcome;
         try
         {
-            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) => SendPaidAsync(request, message, credential, data, ct), cancellationToken).ConfigureAwait(false);
+            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) => SendPaidAsync(request, message, credential, data, ct), cancellationToken, dryRun: request.IsDryRun()).ConfigureAwait(false);
         }
         catch (PaymentDeniedException) when (!settings.ThrowWhenUnpayable)
         {
@@ -94,6 +94,14 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         }
 
         var answer = await base.SendAsync(retry, cancellationToken).ConfigureAwait(false);
+        if ((int)answer.StatusCode is >= 300 and < 400)
+        {
+            // Never followed (the credential is in the body, and the body would go wherever Location says): whether the
+            // server took the payment is unknown, so it stays counted.
+            answer.Dispose();
+            return new PaidAnswer<HttpResponseMessage>(PaidAnswerKind.Failed, null, null, JsonRpcPaymentData.Empty, (int)answer.StatusCode);
+        }
+
         var (read, bytes) = await ReadAnswerAsync(answer, credentialSent: true, cancellationToken).ConfigureAwait(false);
         var rebuilt = Rebuild(answer, bytes);
         if (read is null)
@@ -156,7 +164,8 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
                 var data = JsonRpcPaymentData.Read(error.TryGetProperty("data", out var d) ? d : null);
                 var kind = code switch
                 {
-                    JsonRpcPaymentCodes.PaymentRequired when data.Challenges.Count > 0 || data.Errors.Count > 0 => PaidAnswerKind.PaymentRequired,
+                    // After a credential, a payment error refuses it even without challenges: never an acceptance.
+                    JsonRpcPaymentCodes.PaymentRequired when credentialSent || data.Challenges.Count > 0 || data.Errors.Count > 0 => PaidAnswerKind.PaymentRequired,
                     JsonRpcPaymentCodes.VerificationFailed => PaidAnswerKind.VerificationFailed,
                     JsonRpcPaymentCodes.InvalidParams or JsonRpcPaymentCodes.InternalError when credentialSent => PaidAnswerKind.Failed,
                     _ => PaidAnswerKind.Accepted, // some other error: the application's answer, not a payment matter

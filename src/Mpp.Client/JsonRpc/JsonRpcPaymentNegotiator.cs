@@ -47,7 +47,8 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
         PaymentOperation operation,
         PaidAnswer<T> first,
         Func<PaymentCredential, JsonRpcPaymentData, CancellationToken, Task<PaidAnswer<T>>> send,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(operation);
@@ -84,7 +85,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
                 throw Unpayable(call, answer, null, null);
             }
 
-            if (settings.DryRun)
+            if (settings.DryRun || dryRun)
             {
                 var quote = candidates[0].Quote;
                 Log.DryRun(services.Logger, quote.Challenge.Id, quote.Method, quote.Intent, quote.Amount, endpointLog);
@@ -104,9 +105,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
 
             var chosenQuote = chosen.Quote;
             var challenge = chosenQuote.Challenge;
-            call.Rounds++;
-            call.LastQuote = chosenQuote;
-            Log.Paying(services.Logger, challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Amount, endpointLog, call.Rounds);
+            Log.Paying(services.Logger, challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Amount, endpointLog, call.Rounds + 1);
 
             PaymentCredential credential;
             try
@@ -115,14 +114,26 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             }
             catch (PaymentOutcomeUnknownException)
             {
+                call.Rounds++;
+                call.LastQuote = chosenQuote;
                 await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
                 throw;
+            }
+            catch (PaymentDeniedException ex) when (call.Rounds > 0)
+            {
+                // Refused on this side after an earlier credential left: the caller must still learn that credential's outcome.
+                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                call.Refuse(services, challenge.Id, ex.Rule, ex.Message);
+                throw Rejected(call, answer, $"the server refused the credential and the next one was refused here ({ex.Rule}: {ex.Message})");
             }
             catch (Exception)
             {
                 await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
+
+            call.Rounds++;
+            call.LastQuote = chosenQuote;
 
             JournalEntry entry;
             try
@@ -135,8 +146,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             }
             catch (Exception)
             {
-                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                await PaymentSelection.NotifyAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+                await PaymentSelection.NotSentAsync(services, chosen.Method, chosenQuote, reservation).ConfigureAwait(false);
                 throw;
             }
 
@@ -150,14 +160,8 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             catch (Exception ex)
             {
                 // The credential may have reached the server: keep the money counted, never pay again on our own.
-                if (handOver is null)
-                {
-                    await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
                 services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
-                await PaymentSelection.NotifyAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }).ConfigureAwait(false);
+                await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                 Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                 throw new PaymentOutcomeUnknownException(
                     $"The credential for challenge {challenge.Id} was sent to {endpointLog} ({operation}) but no answer was read ({ex.GetType().Name}). The payment may have been taken: its budget reservation is kept and it will not be paid again automatically; see journal entry {entry.Id}.",
@@ -170,41 +174,26 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             {
                 case PaidAnswerKind.Accepted:
                 {
-                    var receipt = PaymentSelection.Validate(services, next.Receipt, challenge, "the result has no _meta receipt");
-                    if (handOver is null)
-                    {
-                        await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    await services.Journal.UpdateAsync(entry.Id, JournalState.Settled, receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
-                    if (receipt is not null)
-                    {
-                        await services.Receipts.AddAsync(
-                            new StoredReceipt(services.Time.GetUtcNow(), clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, entry.Amount, receipt.Reference, receipt.Json.GetRawText()),
-                            CancellationToken.None).ConfigureAwait(false);
-                    }
-
+                    // Over JSON-RPC and MCP the receipt must name the challenge it pays (protocol.md §7).
+                    var receipt = PaymentSelection.Validate(services, next.Receipt, challenge, "the result has no _meta receipt", requireChallengeId: true);
+                    var stored = receipt is null
+                        ? null
+                        : new StoredReceipt(services.Time.GetUtcNow(), clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText());
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
                     services.Metrics.Amount(chosenQuote.Reserved);
                     services.Metrics.Rounds(call.Rounds);
                     Log.Settled(services.Logger, challenge.Id, 200, receipt?.Reference);
-                    await PaymentSelection.NotifyAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, 200) { Reservation = handOver }).ConfigureAwait(false);
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, 200) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, stored).ConfigureAwait(false);
                     return new PaidOutcome<T>(next.Value, call.Details(chosenQuote, PaymentOutcome.Settled, receipt, isDryRun: false));
                 }
 
                 case PaidAnswerKind.PaymentRequired or PaidAnswerKind.VerificationFailed:
                 {
                     // Refused, but a signed credential may still be settled by whoever holds it: it stays counted.
-                    if (handOver is null)
-                    {
-                        await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                    }
-
                     var problem = next.Data.Problem;
-                    await services.Journal.UpdateAsync(entry.Id, JournalState.Rejected, null, CancellationToken.None).ConfigureAwait(false);
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
                     Log.Rejected(services.Logger, challenge.Id, 402, problem?.Type);
-                    await PaymentSelection.NotifyAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, 402) { Reservation = handOver }).ConfigureAwait(false);
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, 402) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     call.LastProblem = problem;
                     call.LastOutcome = PaymentOutcome.Rejected;
                     if (challenge.Intent == "charge")
@@ -212,10 +201,14 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
                         call.PaidChargeIds.Add(challenge.Id);
                     }
 
-                    // As over HTTP: one fresh attempt after a verification failure, then a typed rejection.
-                    if (next.Kind == PaidAnswerKind.VerificationFailed && ++call.VerificationFailures > 1)
+                    // The same rule as over HTTP: a problem paying again would not fix ends the call, and so does a second
+                    // verification failure (one fresh attempt after the first).
+                    var verificationFailed = next.Kind == PaidAnswerKind.VerificationFailed || problem?.Type == PaymentProblemTypes.VerificationFailed;
+                    if (PaymentSelection.EndsCall(call, problem, verificationFailed))
                     {
-                        throw Rejected(call, next, "the server refused the credential twice (payment verification failed)");
+                        throw Rejected(call, next, verificationFailed && call.VerificationFailures > 1
+                            ? "the server refused the credential twice (payment verification failed)"
+                            : $"the server refused the credential ({problem?.Code ?? problem?.Type}), which paying again would not fix");
                     }
 
                     answer = next;
@@ -224,15 +217,9 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
 
                 default:
                 {
-                    if (handOver is null)
-                    {
-                        await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    await services.Journal.UpdateAsync(entry.Id, JournalState.Unknown, null, CancellationToken.None).ConfigureAwait(false);
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
                     Log.UnexpectedStatusAfterPaying(services.Logger, next.ErrorCode, challenge.Id);
-                    await PaymentSelection.NotifyAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, next.Data.Problem, null) { Reservation = handOver }).ConfigureAwait(false);
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, next.Data.Problem, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     call.LastOutcome = PaymentOutcome.Unknown;
                     call.LastProblem = next.Data.Problem;
                     throw Rejected(call, next, $"the server could not process the credential (JSON-RPC error {next.ErrorCode}); its outcome is unknown, so the budget keeps it counted");

@@ -70,3 +70,18 @@ public interface IPaymentSideChannel
 /// <param name="Receipt">The receipt, when the server accepted the credential and sent one.</param>
 /// <param name="Challenges">Fresh challenges, when the server asked for payment again.</param>
 public sealed record PaymentSideChannelAnswer(int StatusCode, PaymentReceipt? Receipt, IReadOnlyList<PaymentChallenge> Challenges);
+
+/// <summary>A side channel that belongs to a client object: when that client is disposed, the channel is forgotten.</summary>
+internal interface IOwnedPaymentSideChannel : IPaymentSideChannel
+{
+    /// <summary>Gets the object whose disposal ends the channel (a <c>PaidMcpClient</c>).</summary>
+    object Owner { get; }
+}
+
+/// <summary>A payment method that remembers side channels (a session's routes) and can forget those of a disposed client.</summary>
+internal interface IPaymentSideChannelHolder
+{
+    /// <summary>Forgets every side channel <paramref name="owner"/> owns; later management credentials of those routes fail as unanswered.</summary>
+    /// <param name="owner">The disposed client.</param>
+    void ForgetSideChannels(object owner);
+}

@@ -45,6 +45,31 @@ internal class NegotiationState
 /// </summary>
 internal static class PaymentSelection
 {
+    /// <summary>Problems after a credential that paying again would not fix: the call ends with a typed rejection.</summary>
+    private static readonly HashSet<string> FinalProblems = new(StringComparer.Ordinal)
+    {
+        PaymentProblemTypes.MalformedCredential, PaymentProblemTypes.InvalidPayload, PaymentProblemTypes.PaymentInsufficient,
+        PaymentProblemTypes.PaymentActionRequired, PaymentProblemTypes.BadRequest, PaymentProblemTypes.MethodUnsupported,
+    };
+
+    /// <summary>
+    /// Whether a refused credential ends the call, whatever the transport: a problem paying again would not fix, or a second
+    /// verification failure (one fresh attempt is allowed after the first).
+    /// </summary>
+    /// <param name="call">The call (its verification failures are counted here).</param>
+    /// <param name="problem">The server's problem, if any.</param>
+    /// <param name="verificationFailed">Whether the server said the credential failed verification.</param>
+    /// <returns><see langword="true"/> to stop paying.</returns>
+    public static bool EndsCall(NegotiationState call, PaymentProblem? problem, bool verificationFailed)
+    {
+        if (problem is not null && FinalProblems.Contains(problem.Type))
+        {
+            return true;
+        }
+
+        return verificationFailed && ++call.VerificationFailures > 1;
+    }
+
     public static async ValueTask<List<PaymentCandidate>> SelectAsync(PaymentServices services, IReadOnlyList<PaymentChallenge> challenges, PaymentContext context, MppPaymentOptions options, NegotiationState call, CancellationToken cancellationToken)
     {
         var now = services.Time.GetUtcNow();
@@ -189,8 +214,11 @@ internal static class PaymentSelection
         return int.MaxValue;
     }
 
-    /// <summary>Checks a receipt against the challenge paid: a success for the same method that names no other challenge.</summary>
-    public static PaymentReceipt? Validate(PaymentServices services, PaymentReceipt? receipt, PaymentChallenge challenge, string missing)
+    /// <summary>
+    /// Checks a receipt against the challenge paid: a success for the same method that names no other challenge, and, when
+    /// <paramref name="requireChallengeId"/> (JSON-RPC and MCP, where protocol.md §7 makes it REQUIRED), names this one.
+    /// </summary>
+    public static PaymentReceipt? Validate(PaymentServices services, PaymentReceipt? receipt, PaymentChallenge challenge, string missing, bool requireChallengeId = false)
     {
         if (receipt is null)
         {
@@ -210,7 +238,109 @@ internal static class PaymentSelection
             return null;
         }
 
+        if (requireChallengeId && !(receipt.TryGetMember("challengeId", out var named) && named.ValueKind == System.Text.Json.JsonValueKind.String))
+        {
+            Log.ReceiptInvalid(services.Logger, challenge.Id, "the receipt has no challengeId, which JSON-RPC and MCP receipts must carry");
+            return null;
+        }
+
         return receipt;
+    }
+
+    /// <summary>
+    /// Records the outcome of a credential that left the process, then tells the method, exactly once. The ledger (commit when
+    /// settled, otherwise kept counted as unknown), the journal and the receipt store are each best effort: the money already
+    /// moved, so a store's failure is logged and neither changes the call's outcome nor skips the steps after it, and the
+    /// method (which may hold a channel until it hears) is always told.
+    /// </summary>
+    /// <param name="services">The shared services.</param>
+    /// <param name="method">The method that signed the credential.</param>
+    /// <param name="settlement">The outcome, as the method is told it.</param>
+    /// <param name="reservation">The budget reservation this call settles, or <see langword="null"/> when the method owns it (a deposit handed over, a prefunded voucher).</param>
+    /// <param name="journalEntryId">The write-ahead journal entry.</param>
+    /// <param name="receipt">The receipt to store, or <see langword="null"/>.</param>
+    public static async ValueTask RecordOutcomeAsync(PaymentServices services, IPaymentMethod method, PaymentSettlement settlement, SpendReservation? reservation, Guid journalEntryId, StoredReceipt? receipt)
+    {
+        var outcome = settlement.Outcome;
+        var challengeId = settlement.Quote.Challenge.Id;
+        try
+        {
+            if (reservation is not null)
+            {
+                try
+                {
+                    if (outcome == PaymentOutcome.Settled)
+                    {
+                        await services.Ledger.CommitAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await services.Ledger.MarkUnknownAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Log.BookkeepingFailed(services.Logger, ex, "ledger", outcome, challengeId, journalEntryId);
+                }
+            }
+
+            try
+            {
+                var state = outcome switch
+                {
+                    PaymentOutcome.Settled => JournalState.Settled,
+                    PaymentOutcome.Rejected => JournalState.Rejected,
+                    _ => JournalState.Unknown,
+                };
+                await services.Journal.UpdateAsync(journalEntryId, state, settlement.Receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.BookkeepingFailed(services.Logger, ex, "journal", outcome, challengeId, journalEntryId);
+            }
+
+            if (receipt is not null)
+            {
+                try
+                {
+                    await services.Receipts.AddAsync(receipt, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.BookkeepingFailed(services.Logger, ex, "receipts", outcome, challengeId, journalEntryId);
+                }
+            }
+        }
+        finally
+        {
+            await NotifyAsync(services, method, settlement).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Gives a reservation back and tells the method its credential was not sent (exactly once, even when the ledger fails).
+    /// </summary>
+    /// <param name="services">The shared services.</param>
+    /// <param name="method">The method that signed the credential.</param>
+    /// <param name="quote">The quote it signed.</param>
+    /// <param name="reservation">The reservation to release, or <see langword="null"/>.</param>
+    public static async ValueTask NotSentAsync(PaymentServices services, IPaymentMethod method, PaymentQuote quote, SpendReservation? reservation)
+    {
+        try
+        {
+            if (reservation is not null)
+            {
+                await services.Ledger.ReleaseAsync(reservation, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.BookkeepingFailed(services.Logger, ex, "ledger", PaymentOutcome.NotSent, quote.Challenge.Id, Guid.Empty);
+        }
+        finally
+        {
+            await NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Tells a method the outcome; its bookkeeping failure never changes the call's outcome.</summary>
@@ -228,6 +358,9 @@ internal static class PaymentSelection
 
     /// <summary>The journal's digest of a credential (never the credential itself).</summary>
     public static string Digest(string credential) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential))).ToLowerInvariant();
+
+    /// <summary>What a receipt records as paid: the quoted amount (a session open's deposit is held, not paid; the journal keeps what was at risk).</summary>
+    public static string PaidUnits(PaymentQuote quote) => Units(quote.Amount.Units);
 
     public static string Units(System.Numerics.BigInteger units) => units.ToString(CultureInfo.InvariantCulture);
 }
