@@ -88,7 +88,10 @@ public sealed class CliPaymentTests
         var receipts = JsonNode.Parse((await host.RunAsync("receipts", "list", "--json")).Output)!.AsArray();
         Assert.That(receipts.Single()!["amount"]!.GetValue<string>(), Is.EqualTo("1000"), "the receipt records the call's price, not the deposit held in the escrow");
 
-        var close = await host.RunAsync("sessions", "close-all", "--json");
+        var unknown = await host.RunAsync("sessions", "close", "0x" + new string('a', 64));
+        Assert.That(unknown.ExitCode, Is.EqualTo(ExitCodes.Error), "closing a channel the tool does not hold is an error, not a silent success");
+        var channelId = json["receipt"]!["reference"]!.GetValue<string>();
+        var close = await host.RunAsync("sessions", "close", "0x" + channelId[2..].ToUpperInvariant(), "--json");
         Assert.That(close.ExitCode, Is.EqualTo(ExitCodes.Ok), close.Output + close.Error);
         Assert.That(server.Ledger.BalanceOf(payer.Address), Is.EqualTo(new BigInteger(999_000)), "one call paid, the rest of the deposit came back");
         Assert.That(server.Ledger.Channels.All(c => c.IsClosed), Is.True);

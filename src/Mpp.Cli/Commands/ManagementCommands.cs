@@ -72,10 +72,9 @@ internal static class SessionsCommand
         await using var services = CliRuntime.Build(settings, environment);
         var manager = services.GetRequiredService<TempoSessionManager>();
         var channels = await manager.RecoverAsync(cancellationToken).ConfigureAwait(false);
-        var targets = channelId is null
-            ? channels.Where(c => c.State != SessionChannelState.Closed).Select(c => c.ChannelId).ToList()
-            : [channelId];
-        if (channelId is not null && !channels.Any(c => string.Equals(c.ChannelId, channelId, StringComparison.OrdinalIgnoreCase)))
+        var open = channels.Where(c => c.State != SessionChannelState.Closed).Select(c => c.ChannelId).ToList();
+        var targets = channelId is null ? open : open.Where(id => string.Equals(id, channelId, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (channelId is not null && targets.Count == 0)
         {
             await environment.Error.WriteLineAsync($"mpp: no open channel {channelId} (see `mpp sessions list`).").ConfigureAwait(false);
             return ExitCodes.Error;
