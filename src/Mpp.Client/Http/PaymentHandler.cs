@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mpp.Client.Protocol;
@@ -181,9 +178,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         var origin = uri.GetLeftPart(UriPartial.Authority);
-        var entry = new JournalEntry(
-            Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, origin, uri.AbsolutePath, challenge.Id, challenge.Method, challenge.Intent,
-            quote.Amount.Asset.ToString(), quote.Amount.Units.ToString(CultureInfo.InvariantCulture), Digest(headerValue), JournalState.Pending, null);
+        // Prefunded: nothing new is reserved, so the journal records the voucher's amount as what is at risk.
+        var entry = PaymentSelection.PendingEntry(services, _clientName, origin, uri.AbsolutePath, challenge, quote.Amount, headerValue);
         try
         {
             await services.Journal.RecordAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -217,9 +213,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         if (answer.IsSuccessStatusCode || answer.StatusCode == HttpStatusCode.Forbidden)
         {
             var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
-            var stored = receipt is null
-                ? null
-                : new StoredReceipt(services.Time.GetUtcNow(), _clientName, origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(quote), receipt.Reference, receipt.Json.GetRawText());
+            var stored = PaymentSelection.ToStored(services, entry, quote, receipt);
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
             services.Metrics.Amount(quote.Amount);
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status), null, entry.Id, stored).ConfigureAwait(false);
@@ -389,10 +383,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 throw;
             }
 
-            var entry = new JournalEntry(
-                Guid.NewGuid(), services.Time.GetUtcNow(), _clientName, payUri.GetLeftPart(UriPartial.Authority), payUri.AbsolutePath,
-                challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Reserved.Asset.ToString(),
-                chosenQuote.Reserved.Units.ToString(CultureInfo.InvariantCulture), Digest(headerValue), JournalState.Pending, null);
+            var entry = PaymentSelection.PendingEntry(services, _clientName, payUri.GetLeftPart(UriPartial.Authority), payUri.AbsolutePath, challenge, chosenQuote.Reserved, headerValue);
             try
             {
                 await services.Journal.RecordAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -437,9 +428,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             {
                 // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
                 var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
-                var stored = receipt is null
-                    ? null
-                    : new StoredReceipt(services.Time.GetUtcNow(), _clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText());
+                var stored = PaymentSelection.ToStored(services, entry, chosenQuote, receipt);
                 services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
                 services.Metrics.Amount(chosenQuote.Reserved);
                 services.Metrics.Rounds(call.Rounds);
@@ -684,7 +673,6 @@ internal sealed class PaymentHandler : DelegatingHandler
             && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
             && a.Port == b.Port;
 
-    private static string Digest(string headerValue) => Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(headerValue))).ToLowerInvariant();
 
     /// <summary>The state of one logical call across its payment rounds.</summary>
     private sealed class PaymentCall(HttpRequestMessage original, MppPaymentOptions options) : NegotiationState

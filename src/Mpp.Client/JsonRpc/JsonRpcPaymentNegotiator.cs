@@ -138,10 +138,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             JournalEntry entry;
             try
             {
-                entry = new JournalEntry(
-                    Guid.NewGuid(), services.Time.GetUtcNow(), clientName, endpoint.GetLeftPart(UriPartial.Authority), context.RoutePath,
-                    challenge.Id, challenge.Method, challenge.Intent, chosenQuote.Reserved.Asset.ToString(),
-                    PaymentSelection.Units(chosenQuote.Reserved.Units), PaymentSelection.Digest(credential.ToHeaderValue()), JournalState.Pending, null);
+                entry = PaymentSelection.PendingEntry(services, clientName, endpoint.GetLeftPart(UriPartial.Authority), context.RoutePath, challenge, chosenQuote.Reserved, credential.ToHeaderValue());
                 await services.Journal.RecordAsync(entry, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception)
@@ -176,9 +173,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
                 {
                     // Over JSON-RPC and MCP the receipt must name the challenge it pays (protocol.md §7).
                     var receipt = PaymentSelection.Validate(services, next.Receipt, challenge, "the result has no _meta receipt", requireChallengeId: true);
-                    var stored = receipt is null
-                        ? null
-                        : new StoredReceipt(services.Time.GetUtcNow(), clientName, entry.Origin, entry.Path, challenge.Id, challenge.Method, challenge.Intent, entry.Asset, PaymentSelection.PaidUnits(chosenQuote), receipt.Reference, receipt.Json.GetRawText());
+                    var stored = PaymentSelection.ToStored(services, entry, chosenQuote, receipt);
                     services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
                     services.Metrics.Amount(chosenQuote.Reserved);
                     services.Metrics.Rounds(call.Rounds);

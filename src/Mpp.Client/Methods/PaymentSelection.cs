@@ -362,5 +362,17 @@ internal static class PaymentSelection
     /// <summary>What a receipt records as paid: the quoted amount (a session open's deposit is held, not paid; the journal keeps what was at risk).</summary>
     public static string PaidUnits(PaymentQuote quote) => Units(quote.Amount.Units);
 
+    /// <summary>The write-ahead journal entry for a credential about to leave: what is at risk, and a digest of the credential (never the credential).</summary>
+    public static JournalEntry PendingEntry(PaymentServices services, string clientName, string origin, string path, PaymentChallenge challenge, AssetAmount atRisk, string credentialText)
+        => new(
+            Guid.NewGuid(), services.Time.GetUtcNow(), clientName, origin, path, challenge.Id, challenge.Method, challenge.Intent,
+            atRisk.Asset.ToString(), Units(atRisk.Units), Digest(credentialText), JournalState.Pending, null);
+
+    /// <summary>The stored form of a paid call's receipt, or <see langword="null"/> when there is none.</summary>
+    public static StoredReceipt? ToStored(PaymentServices services, JournalEntry entry, PaymentQuote quote, PaymentReceipt? receipt)
+        => receipt is null
+            ? null
+            : new StoredReceipt(services.Time.GetUtcNow(), entry.ClientName, entry.Origin, entry.Path, entry.ChallengeId, entry.Method, entry.Intent, entry.Asset, PaidUnits(quote), receipt.Reference, receipt.Json.GetRawText());
+
     public static string Units(System.Numerics.BigInteger units) => units.ToString(CultureInfo.InvariantCulture);
 }
