@@ -90,16 +90,8 @@ public sealed class PaidMcpClientFactory
     /// <returns>The handler.</returns>
     public static HttpMessageHandler CreateHttpHandler(HttpMessageHandler? inner = null)
     {
-        switch (inner ??= new SocketsHttpHandler())
-        {
-            case SocketsHttpHandler sockets:
-                sockets.AllowAutoRedirect = false;
-                break;
-            case HttpClientHandler client:
-                client.AllowAutoRedirect = false;
-                break;
-        }
-
+        inner ??= new SocketsHttpHandler();
+        MppHttpClientBuilderExtensions.DisableAutoRedirect(inner);
         return new McpPaymentCaptureHandler(inner);
     }
 }

@@ -119,7 +119,8 @@ public static class MppHttpClientBuilderExtensions
         return builder;
     }
 
-    private static void DisableAutoRedirect(HttpMessageHandler handler)
+    /// <summary>Turns off the primary handler's own redirect following (a paid body must never be re-sent to another origin by the runtime).</summary>
+    internal static void DisableAutoRedirect(HttpMessageHandler handler)
     {
         switch (handler)
         {
