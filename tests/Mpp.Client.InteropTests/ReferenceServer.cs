@@ -56,6 +56,16 @@ internal static class ReferenceServer
         return json["result"];
     }
 
+    /// <summary>A mined transaction's receipt; a failed transaction fails the test.</summary>
+    public static async Task<System.Text.Json.JsonElement> TransactionReceiptAsync(string transactionHash)
+    {
+        var result = await RpcAsync("eth_getTransactionReceipt", new JsonArray(transactionHash));
+        Assert.That(result, Is.Not.Null, $"no receipt for {transactionHash}");
+        var receipt = System.Text.Json.JsonSerializer.SerializeToElement(result);
+        Assert.That(receipt.GetProperty("status").GetString(), Is.EqualTo("0x1"));
+        return receipt;
+    }
+
     private static string Required(string name)
     {
         var value = Environment.GetEnvironmentVariable(name);

@@ -165,12 +165,7 @@ public sealed class TempoChargeInteropTests
 
     internal static async Task<List<(string Token, string From, string To, BigInteger Amount, string Memo)>> TransferWithMemoLogsAsync(string transactionHash)
     {
-        using var rpc = new HttpClient();
-        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = "eth_getTransactionReceipt", ["params"] = new JsonArray(transactionHash) };
-        using var response = await rpc.PostAsync(ReferenceServer.RpcUrl, new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var receipt = document.RootElement.GetProperty("result");
-        Assert.That(receipt.GetProperty("status").GetString(), Is.EqualTo("0x1"));
+        var receipt = await ReferenceServer.TransactionReceiptAsync(transactionHash);
         var topic = Hex.Encode(Abi.TransferWithMemoTopic);
         return [.. receipt.GetProperty("logs").EnumerateArray()
             .Where(l => l.GetProperty("topics")[0].GetString() == topic)

@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Mpp.Client.Tempo;
 using Mpp.Client.Tempo.Evm;
@@ -246,12 +244,7 @@ public sealed class TempoSessionInteropTests
 
     internal static async Task<(BigInteger Settled, BigInteger Refunded)> ChannelClosedAsync(string transactionHash, string channelId)
     {
-        using var rpc = new HttpClient();
-        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = "eth_getTransactionReceipt", ["params"] = new JsonArray(transactionHash) };
-        using var response = await rpc.PostAsync(ReferenceServer.RpcUrl, new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var receipt = document.RootElement.GetProperty("result");
-        Assert.That(receipt.GetProperty("status").GetString(), Is.EqualTo("0x1"));
+        var receipt = await ReferenceServer.TransactionReceiptAsync(transactionHash);
         var topic = Hex.Encode(Keccak.Hash("ChannelClosed(bytes32,address,address,uint96,uint96)"));
         var log = receipt.GetProperty("logs").EnumerateArray().Single(l => l.GetProperty("topics")[0].GetString() == topic && l.GetProperty("topics")[1].GetString() == channelId);
         var data = Hex.Decode(log.GetProperty("data").GetString()!);
