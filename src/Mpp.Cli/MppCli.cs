@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Mpp.Cli.Commands;
 
 namespace Mpp.Cli;
@@ -143,6 +142,4 @@ internal static class MppCli
             return ExitCodes.Error;
         }
     }
-
-    internal static string Invariant(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -19,7 +19,7 @@ internal static class SessionsCommand
         var open = channels.Where(c => c.State != SessionChannelState.Closed).ToList();
         if (json)
         {
-            await WriteJsonAsync(environment, writer =>
+            await CliJson.WriteAsync(environment.Output, writer =>
             {
                 writer.WriteStartArray();
                 foreach (var channel in open)
@@ -96,7 +96,7 @@ internal static class SessionsCommand
 
         if (json)
         {
-            await WriteJsonAsync(environment, writer =>
+            await CliJson.WriteAsync(environment.Output, writer =>
             {
                 writer.WriteStartArray();
                 foreach (var (id, result, error) in results)
@@ -190,17 +190,6 @@ internal static class SessionsCommand
         return console;
     }
 
-    internal static async Task WriteJsonAsync(CliEnvironment environment, Action<Utf8JsonWriter> write)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            write(writer);
-        }
-
-        await environment.Output.WriteLineAsync(Encoding.UTF8.GetString(stream.ToArray())).ConfigureAwait(false);
-        await environment.Output.FlushAsync().ConfigureAwait(false);
-    }
 }
 
 /// <summary><c>mpp receipts list|export</c>: the receipts of every payment the tool made.</summary>
@@ -300,8 +289,7 @@ internal static class ReceiptsCommand
 
     private static async Task WriteJsonArrayAsync(TextWriter output, IReadOnlyList<StoredReceipt> receipts)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        await CliJson.WriteAsync(output, writer =>
         {
             writer.WriteStartArray();
             foreach (var r in receipts)
@@ -331,9 +319,7 @@ internal static class ReceiptsCommand
             }
 
             writer.WriteEndArray();
-        }
-
-        await output.WriteLineAsync(Encoding.UTF8.GetString(stream.ToArray())).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 }
 
@@ -353,7 +339,7 @@ internal static class BudgetCommand
         string Limit(decimal? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "none";
         if (json)
         {
-            await SessionsCommand.WriteJsonAsync(environment, writer =>
+            await CliJson.WriteAsync(environment.Output, writer =>
             {
                 writer.WriteStartObject();
                 writer.WriteString("scope", CliSettings.BudgetScope);
@@ -431,7 +417,7 @@ internal static class KeysCommand
 
                 if (json)
                 {
-                    await SessionsCommand.WriteJsonAsync(environment, w =>
+                    await CliJson.WriteAsync(environment.Output, w =>
                     {
                         w.WriteStartObject();
                         w.WriteString("address", signer.Address.ToString());
@@ -450,7 +436,7 @@ internal static class KeysCommand
 
             if (json)
             {
-                await SessionsCommand.WriteJsonAsync(environment, w =>
+                await CliJson.WriteAsync(environment.Output, w =>
                 {
                     w.WriteStartObject();
                     w.WriteString("address", signer.Address.ToString());
@@ -476,7 +462,13 @@ internal static class KeysCommand
             throw new CliUsageException("No key is configured (MPP_PRIVATE_KEY, --key-file, or keyFile/privateKey in the config file).");
         }
 
-        await environment.Output.WriteLineAsync(RequestCommand.AddressOf(settings.PrivateKey)).ConfigureAwait(false);
+        await environment.Output.WriteLineAsync(AddressOf(settings.PrivateKey)).ConfigureAwait(false);
         return ExitCodes.Ok;
+    }
+
+    private static string AddressOf(string key)
+    {
+        using var signer = PrivateKeySigner.FromHex(key);
+        return signer.Address.ToString();
     }
 }

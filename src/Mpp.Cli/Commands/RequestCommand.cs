@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Mpp.Client;
-using Mpp.Client.Tempo;
 using Spectre.Console;
 
 namespace Mpp.Cli.Commands;
@@ -231,8 +230,7 @@ internal static class RequestCommand
     {
         if (arguments.Json)
         {
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            await CliJson.WriteAsync(environment.Output, writer =>
             {
                 writer.WriteStartObject();
                 writer.WriteString("url", arguments.Url);
@@ -246,9 +244,7 @@ internal static class RequestCommand
                 }
 
                 writer.WriteEndObject();
-            }
-
-            await environment.Output.WriteLineAsync(Encoding.UTF8.GetString(stream.ToArray())).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
         else
         {
@@ -298,8 +294,7 @@ internal static class RequestCommand
 
     private static async Task WriteJsonAsync(CliEnvironment environment, CliSettings settings, Uri url, HttpResponseMessage response, PaymentDetails? details, byte[] body, string outcome)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        await CliJson.WriteAsync(environment.Output, writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("url", url.ToString());
@@ -364,10 +359,7 @@ internal static class RequestCommand
             }
 
             writer.WriteEndObject();
-        }
-
-        await environment.Output.WriteLineAsync(Encoding.UTF8.GetString(stream.ToArray())).ConfigureAwait(false);
-        await environment.Output.FlushAsync().ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     private static void WriteAmount(Utf8JsonWriter writer, CliSettings settings, string name, AssetAmount amount)
@@ -382,12 +374,5 @@ internal static class RequestCommand
         }
 
         writer.WriteEndObject();
-    }
-
-    /// <summary>Used by keys/budget commands too: the address for a configured key.</summary>
-    internal static string AddressOf(string key)
-    {
-        using var signer = PrivateKeySigner.FromHex(key);
-        return signer.Address.ToString();
     }
 }
