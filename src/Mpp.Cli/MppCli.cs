@@ -76,9 +76,15 @@ internal static class MppCli
         close.SetAction((r, ct) => Guard(environment, () => SessionsCommand.CloseAsync(Settings(r), environment, r.GetValue(channelId), r.GetValue(json), ct)));
         var closeAll = new Command("close-all", "Close every open channel.");
         closeAll.SetAction((r, ct) => Guard(environment, () => SessionsCommand.CloseAsync(Settings(r), environment, null, r.GetValue(json), ct)));
+        var requestClose = new Command("request-close", "Start a forced close without the server (for one that stopped answering): the escrow keeps the deposit for a grace period (900 s of chain time), then `withdraw` returns what was not paid.") { channelId };
+        requestClose.SetAction((r, ct) => Guard(environment, () => SessionsCommand.RequestCloseAsync(Settings(r), environment, r.GetValue(channelId)!, r.GetValue(json), ct)));
+        var withdraw = new Command("withdraw", "Finish a forced close after the grace period: the server gets what was signed, the rest comes back.") { channelId };
+        withdraw.SetAction((r, ct) => Guard(environment, () => SessionsCommand.CloseAsync(Settings(r), environment, r.GetValue(channelId), r.GetValue(json), ct, withdraw: true)));
         sessions.Subcommands.Add(list);
         sessions.Subcommands.Add(close);
         sessions.Subcommands.Add(closeAll);
+        sessions.Subcommands.Add(requestClose);
+        sessions.Subcommands.Add(withdraw);
         root.Subcommands.Add(sessions);
 
         // receipts

@@ -97,6 +97,58 @@ public sealed class CliPaymentTests
         Assert.That(server.Ledger.Channels.All(c => c.IsClosed), Is.True);
     }
 
+    [Test]
+    public async Task A_channel_whose_server_stopped_answering_is_recovered_with_request_close_then_withdraw_after_the_grace_period()
+    {
+        var clock = new ManualClock(TimeProvider.System.GetUtcNow());
+        var server = MppTestServer.CreateInMemory(o =>
+        {
+            o.TimeProvider = clock; // the emulated chain's time
+            o.Routes["/session"] = TestRoute.Session(0.001m, suggestedDeposit: 0.1m);
+        });
+        await using var _ = server;
+        var payer = server.CreateFundedAccount(1m);
+        using var host = new CliTestHost { PrimaryHandler = server.CreateHandler };
+        host.Variables["MPP_PRIVATE_KEY"] = payer.PrivateKey;
+        host.Variables["MPP_RPC_URL"] = server.RpcUrl.ToString();
+        host.Variables["MPP_CHAIN_ID"] = server.ChainId.ToString(CultureInfo.InvariantCulture);
+
+        var paid = await host.RunAsync("request", server.Url("session").ToString(), "--json");
+        Assert.That(paid.ExitCode, Is.EqualTo(ExitCodes.Ok), paid.Output + paid.Error);
+        var channelId = JsonNode.Parse(paid.Output)!["receipt"]!["reference"]!.GetValue<string>();
+
+        var requested = await host.RunAsync("sessions", "request-close", channelId, "--json");
+        Assert.That(requested.ExitCode, Is.EqualTo(ExitCodes.Ok), requested.Output + requested.Error);
+        Assert.That(JsonNode.Parse(requested.Output)!["withdrawableAt"]!.GetValue<long>(), Is.EqualTo(server.Ledger.ChainTime + 900));
+
+        var early = await host.RunAsync("sessions", "withdraw", channelId);
+        Assert.That(early.ExitCode, Is.EqualTo(ExitCodes.Error), "no withdrawal before the grace period ends");
+        Assert.That(early.Output, Does.Contain("grace period"));
+        Assert.That(server.Ledger.BalanceOf(payer.Address), Is.EqualTo(new BigInteger(900_000)), "the deposit is still in the escrow");
+
+        clock.Advance(TimeSpan.FromSeconds(901));
+        var withdrawn = await host.RunAsync("sessions", "withdraw", channelId, "--json");
+        Assert.That(withdrawn.ExitCode, Is.EqualTo(ExitCodes.Ok), withdrawn.Output + withdrawn.Error);
+        var result = JsonNode.Parse(withdrawn.Output)!.AsArray().Single()!;
+        // The server never settled the voucher on chain, so the whole deposit comes back.
+        Assert.That((result["settledToPayee"]!.GetValue<string>(), result["refundedToPayer"]!.GetValue<string>()), Is.EqualTo(("0", "100000")));
+        Assert.That(server.Ledger.BalanceOf(payer.Address), Is.EqualTo(new BigInteger(1_000_000)), "everything not settled on chain came back");
+        Assert.That(server.Ledger.FindChannel(channelId)!.IsClosed, Is.True);
+        var budget = JsonNode.Parse((await host.RunAsync("budget", "show", "--json")).Output)!;
+        var row = budget["assets"]!.AsArray().Single(a => a!["symbol"]!.GetValue<string>() == "pathUSD")!;
+        Assert.That(row["reserved"]!.GetValue<string>(), Is.EqualTo("0"), "the deposit's hold is released");
+    }
+
+    /// <summary>A clock moved by hand (the emulated chain's time).</summary>
+    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
+    {
+        private DateTimeOffset _now = now;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
     /// <summary>Lets the credentialed request reach the server (which settles), then holds the answer back.</summary>
     private sealed class StallAfterCredential(HttpMessageHandler inner) : DelegatingHandler(inner)
     {

@@ -66,13 +66,16 @@ internal static class SessionsCommand
         return ExitCodes.Ok;
     }
 
-    public static async Task<int> CloseAsync(CliSettings settings, CliEnvironment environment, string? channelId, bool json, CancellationToken cancellationToken)
+    /// <summary>
+    /// Closes one channel (or every one) cooperatively, or, with <paramref name="withdraw"/>, withdraws a channel whose forced
+    /// close was requested and whose grace period has passed: both end in the same split of the deposit.
+    /// </summary>
+    public static async Task<int> CloseAsync(CliSettings settings, CliEnvironment environment, string? channelId, bool json, CancellationToken cancellationToken, bool withdraw = false)
     {
         RequireTempo(settings);
         await using var services = CliRuntime.Build(settings, environment);
         var manager = services.GetRequiredService<TempoSessionManager>();
-        var channels = await manager.RecoverAsync(cancellationToken).ConfigureAwait(false);
-        var open = channels.Where(c => c.State != SessionChannelState.Closed).Select(c => c.ChannelId).ToList();
+        var open = await OpenChannelIdsAsync(manager, cancellationToken).ConfigureAwait(false);
         var targets = channelId is null ? open : open.Where(id => string.Equals(id, channelId, StringComparison.OrdinalIgnoreCase)).ToList();
         if (channelId is not null && targets.Count == 0)
         {
@@ -85,7 +88,11 @@ internal static class SessionsCommand
         {
             try
             {
-                var result = await Progress(environment, json, $"Closing channel {id} (waiting for the chain) …", () => manager.CloseAsync(id, cancellationToken)).ConfigureAwait(false);
+                var result = await Progress(
+                    environment,
+                    json,
+                    $"{(withdraw ? "Withdrawing" : "Closing")} channel {id} (waiting for the chain) …",
+                    () => withdraw ? manager.WithdrawAsync(id, cancellationToken) : manager.CloseAsync(id, cancellationToken)).ConfigureAwait(false);
                 results.Add((id, result, null));
             }
             catch (Exception ex) when (ex is MppException or HttpRequestException or InvalidOperationException or TimeoutException)
@@ -137,6 +144,42 @@ internal static class SessionsCommand
 
         return results.All(r => r.Result is not null) ? ExitCodes.Ok : ExitCodes.Error;
     }
+
+    /// <summary>Starts a forced close without the server (<c>requestClose</c> on chain); the deposit can be withdrawn after the grace period.</summary>
+    public static async Task<int> RequestCloseAsync(CliSettings settings, CliEnvironment environment, string channelId, bool json, CancellationToken cancellationToken)
+    {
+        RequireTempo(settings);
+        await using var services = CliRuntime.Build(settings, environment);
+        var manager = services.GetRequiredService<TempoSessionManager>();
+        var id = (await OpenChannelIdsAsync(manager, cancellationToken).ConfigureAwait(false)).FirstOrDefault(c => string.Equals(c, channelId, StringComparison.OrdinalIgnoreCase));
+        if (id is null)
+        {
+            await environment.Error.WriteLineAsync($"mpp: no open channel {channelId} (see `mpp sessions list`).").ConfigureAwait(false);
+            return ExitCodes.Error;
+        }
+
+        var withdrawableAt = await Progress(environment, json, $"Requesting the close of channel {id} (waiting for the chain) …", () => manager.RequestCloseAsync(id, cancellationToken)).ConfigureAwait(false);
+        if (json)
+        {
+            await CliJson.WriteAsync(environment.Output, writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("channelId", id);
+                writer.WriteNumber("withdrawableAt", withdrawableAt);
+                writer.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+        else
+        {
+            await environment.Output.WriteLineAsync(
+                $"close requested for {id}: from chain time {withdrawableAt} ({DateTimeOffset.FromUnixTimeSeconds(withdrawableAt):u}) `mpp sessions withdraw {id}` returns what the server was not paid").ConfigureAwait(false);
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<List<string>> OpenChannelIdsAsync(TempoSessionManager manager, CancellationToken cancellationToken)
+        => [.. (await manager.RecoverAsync(cancellationToken).ConfigureAwait(false)).Where(c => c.State != SessionChannelState.Closed).Select(c => c.ChannelId)];
 
     private static async Task<IReadOnlyList<SessionChannel>> LoadAsync(CliSettings settings, CliEnvironment environment, CancellationToken cancellationToken)
     {
