@@ -367,12 +367,12 @@ public sealed class TestTempoLedger
                 var id = Hex.Encode(descriptor.ChannelId(EscrowAddress, ChainId));
                 var channel = _channels.GetValueOrDefault(id);
                 var open = channel is { Closed: false };
-                return [.. descriptor.AbiWords(), .. Hex.Word(open ? channel!.Settled : 0), .. Hex.Word(open ? channel!.Deposit : 0), .. Hex.Word(open ? channel!.CloseRequestedAt : 0)];
+                return Abi.Encode([.. descriptor.AbiFields(), Abi.Uint(open ? channel!.Settled : 0, 96), Abi.Uint(open ? channel!.Deposit : 0, 96), Abi.Uint(open ? channel!.CloseRequestedAt : 0, 64)]);
             }
 
             if (selector.SequenceEqual(BalanceOfSelector))
             {
-                return Hex.Word(_balances.GetValueOrDefault((to, EvmWords.Address(args, 0))));
+                return Abi.Word(_balances.GetValueOrDefault((to, EvmWords.Address(args, 0))));
             }
         }
 

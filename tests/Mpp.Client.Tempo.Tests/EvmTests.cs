@@ -1,7 +1,6 @@
-using System.Text;
-using System.Text.Json;
 using Mpp.Client.Tempo.Charge;
 using Mpp.Client.Tempo.Evm;
+using Nethereum.RLP;
 
 namespace Mpp.Client.Tempo.Tests;
 
@@ -79,31 +78,29 @@ public sealed class EvmTests
         }
     }
 
-    // The EIP-712 "Mail" example (ethereum/EIPs assets/eip-712/Example.js), key keccak("cow").
+    // The EIP-712 "Mail" example (ethereum/EIPs assets/eip-712/Example.js), key keccak("cow"), hashed by Nethereum's encoder.
     [Test]
-    public void The_eip712_mail_example_hashes_and_signs_exactly()
+    public void The_eip712_mail_example_hashes_through_nethereum_and_signs_exactly()
     {
-        using var document = JsonDocument.Parse("""
-        {"types":{"Person":[{"name":"name","type":"string"},{"name":"wallet","type":"address"}],
+        const string Json = """
+        {"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"version","type":"string"},{"name":"chainId","type":"uint256"},{"name":"verifyingContract","type":"address"}],
+                  "Person":[{"name":"name","type":"string"},{"name":"wallet","type":"address"}],
                   "Mail":[{"name":"from","type":"Person"},{"name":"to","type":"Person"},{"name":"contents","type":"string"}]},
+         "primaryType":"Mail",
          "domain":{"name":"Ether Mail","version":"1","chainId":1,"verifyingContract":"0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"},
          "message":{"from":{"name":"Cow","wallet":"0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},"to":{"name":"Bob","wallet":"0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},"contents":"Hello, Bob!"}}
-        """);
-        var root = document.RootElement;
-        var eip712 = Eip712.FromJson(root.GetProperty("types"));
+        """;
         using var signer = PrivateKeySigner.FromHex(Hex.Encode(Keccak.Hash("cow")));
+        var hashes = Nethereum.ABI.EIP712.Eip712TypedDataEncoder.Current.CalculateTypedDataHashes(Json);
 
-        var digest = eip712.Digest(root.GetProperty("domain"), "Mail", root.GetProperty("message"));
-        var signature = signer.SignHashAsync(digest, default).AsTask().Result;
+        var signature = signer.SignHashAsync(hashes.TypedDataHash, default).AsTask().Result;
 
         Assert.Multiple(() =>
         {
             Assert.That(signer.Address.ToString(), Is.EqualTo("0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"));
-            Assert.That(eip712.EncodeType("Mail"), Is.EqualTo("Mail(Person from,Person to,string contents)Person(string name,address wallet)"));
-            Assert.That(Hex.Encode(eip712.TypeHash("Mail")), Is.EqualTo("0xa0cedeb2dc280ba39b857546d74f5549c3a1d7bdc2dd96bf881f76108e23dac2"));
-            Assert.That(Hex.Encode(eip712.DomainSeparator(root.GetProperty("domain"))), Is.EqualTo("0xf2cee375fa42b42143804025fc449deafd50cc031ca257e0b194a650a912090f"));
-            Assert.That(Hex.Encode(eip712.HashStruct("Mail", root.GetProperty("message"))), Is.EqualTo("0xc52c0ee5d84264471806290a3f2c4cecfc5490626bf912d01f240d7a274b371e"));
-            Assert.That(Hex.Encode(digest), Is.EqualTo("0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"));
+            Assert.That(Hex.Encode(hashes.DomainHash), Is.EqualTo("0xf2cee375fa42b42143804025fc449deafd50cc031ca257e0b194a650a912090f"));
+            Assert.That(Hex.Encode(hashes.MessageHash), Is.EqualTo("0xc52c0ee5d84264471806290a3f2c4cecfc5490626bf912d01f240d7a274b371e"));
+            Assert.That(Hex.Encode(hashes.TypedDataHash), Is.EqualTo("0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"));
             Assert.That(signature.YParity + 27, Is.EqualTo(28));
             Assert.That(Hex.Encode(signature.R.Span), Is.EqualTo("0x4355c47d63924e8a72e509b65029052eb6c299d53a04e167c5775fd466751c9d"));
             Assert.That(Hex.Encode(signature.S.Span), Is.EqualTo("0x07299936d304c153f6443dfa05f40ff007d72911b6f72307f996231605b91562"));
@@ -111,35 +108,42 @@ public sealed class EvmTests
     }
 
     [Test]
-    public void The_reference_session_voucher_hashes_and_signs_exactly()
+    public void The_reference_session_voucher_hashes_and_signs_exactly_through_nethereums_encoder_and_ours()
     {
         var vector = Vectors.Load("session-voucher.json").GetProperty("voucher");
-        var eip712 = Eip712.FromJson(vector.GetProperty("types"));
+        var message = vector.GetProperty("message");
+        var voucher = new Sessions.Voucher(vector.GetProperty("domain").GetProperty("chainId").GetInt64(), EvmAddress.Parse(vector.GetProperty("domain").GetProperty("verifyingContract").GetString()!));
+        var channelId = Hex.Decode(message.GetProperty("channelId").GetString()!);
+        var amount = System.Numerics.BigInteger.Parse(message.GetProperty("cumulativeAmount").ToString(), System.Globalization.CultureInfo.InvariantCulture);
         using var signer = PrivateKeySigner.FromHex(DevKey0);
 
-        var digest = eip712.Digest(vector.GetProperty("domain"), "Voucher", vector.GetProperty("message"));
+        var nethereum = Nethereum.ABI.EIP712.Eip712TypedDataEncoder.Current.CalculateTypedDataHashes(voucher.TypedData(channelId, amount));
+        var ours = voucher.Digest(channelId, amount);
 
-        Assert.That(Hex.Encode(eip712.TypeHash("Voucher")), Is.EqualTo(vector.GetProperty("typeHash").GetString()));
-        Assert.That(Hex.Encode(eip712.DomainSeparator(vector.GetProperty("domain"))), Is.EqualTo(vector.GetProperty("domainSeparator").GetString()));
-        Assert.That(Hex.Encode(digest), Is.EqualTo(vector.GetProperty("digest").GetString()));
-        Assert.That(Hex.Encode(signer.SignHashAsync(digest, default).AsTask().Result.ToRsv()), Is.EqualTo(vector.GetProperty("signature").GetString()));
+        Assert.That(Hex.Encode(nethereum.DomainHash), Is.EqualTo(vector.GetProperty("domainSeparator").GetString()));
+        Assert.That(Hex.Encode(voucher.DomainSeparator), Is.EqualTo(vector.GetProperty("domainSeparator").GetString()));
+        Assert.That(Hex.Encode(nethereum.TypedDataHash), Is.EqualTo(vector.GetProperty("digest").GetString()));
+        Assert.That(Hex.Encode(ours), Is.EqualTo(vector.GetProperty("digest").GetString()));
+        Assert.That(Hex.Encode(signer.SignHashAsync(ours, default).AsTask().Result.ToRsv()), Is.EqualTo(vector.GetProperty("signature").GetString()));
     }
 
     [Test]
-    public void Eip712_orders_dependencies_ordinally_and_checks_integer_ranges()
+    public void The_specialised_voucher_hash_equals_nethereums_encoder_for_many_amounts_and_channels()
     {
-        using var types = JsonDocument.Parse("""{"Zeta":[{"name":"a","type":"asset"},{"name":"b","type":"Asset[]"},{"name":"c","type":"_x"}],"asset":[{"name":"v","type":"uint8"}],"Asset":[{"name":"v","type":"int8"}],"_x":[{"name":"v","type":"bytes4"}]}""");
-        var eip712 = Eip712.FromJson(types.RootElement);
+        var random = new Random(12);
+        var channelId = new byte[32];
+        foreach (var chainId in new long[] { 1, 1337, 4217, 42431, long.MaxValue })
+        {
+            var voucher = new Sessions.Voucher(chainId, EvmAddress.FromBytes(Keccak.Hash("escrow " + chainId).AsSpan(12)));
+            foreach (var amount in new[] { System.Numerics.BigInteger.Zero, System.Numerics.BigInteger.One, 255, 256, 1_000_000, Sessions.Voucher.MaxAmount })
+            {
+                random.NextBytes(channelId);
+                var expected = Nethereum.ABI.EIP712.Eip712TypedDataEncoder.Current.CalculateTypedDataHashes(voucher.TypedData(channelId, amount)).TypedDataHash;
+                Assert.That(voucher.Digest(channelId, amount), Is.EqualTo(expected), $"chain {chainId}, amount {amount}");
+            }
+        }
 
-        Assert.That(eip712.EncodeType("Zeta"), Is.EqualTo("Zeta(asset a,Asset[] b,_x c)Asset(int8 v)_x(bytes4 v)asset(uint8 v)"));
-        using var ok = JsonDocument.Parse("""{"a":{"v":255},"b":[{"v":-128},{"v":"127"}],"c":{"v":"0x01020304"}}""");
-        Assert.That(eip712.HashStruct("Zeta", ok.RootElement), Has.Length.EqualTo(32));
-        using var tooBig = JsonDocument.Parse("""{"a":{"v":256},"b":[],"c":{"v":"0x01"}}""");
-        Assert.Throws<FormatException>(() => eip712.HashStruct("Zeta", tooBig.RootElement));
-        using var tooSmall = JsonDocument.Parse("""{"a":{"v":1},"b":[{"v":-129}],"c":{"v":"0x01"}}""");
-        Assert.Throws<FormatException>(() => eip712.HashStruct("Zeta", tooSmall.RootElement));
-        using var tooLong = JsonDocument.Parse("""{"a":{"v":1},"b":[],"c":{"v":"0x0102030405"}}""");
-        Assert.Throws<FormatException>(() => eip712.HashStruct("Zeta", tooLong.RootElement));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sessions.Voucher(1, default).Digest(new byte[32], Sessions.Voucher.MaxAmount + 1));
     }
 
     // protocol.md §3.2.4: mppx src/tempo/Proof.conformance.test.ts, digest re-computed independently.
@@ -171,22 +175,19 @@ public sealed class EvmTests
     [TestCase(1024, "820400")]
     public void Rlp_integers_are_minimal(long value, string hex)
     {
-        Assert.That(Convert.ToHexString(Rlp.Integer(value)).ToLowerInvariant(), Is.EqualTo(hex));
+        Assert.That(Convert.ToHexString(Transactions.TempoTransaction.Integer(value)).ToLowerInvariant(), Is.EqualTo(hex));
     }
 
     [Test]
-    public void Rlp_long_strings_and_lists_get_long_prefixes()
+    public void Rlp_integers_up_to_the_expiring_nonce_key_are_minimal_big_endian()
     {
-        var longString = Rlp.String(new byte[56]);
-        var longList = Rlp.List(Enumerable.Repeat(Rlp.String([0x80]), 56).ToArray());
-
-        Assert.That(longString[..2], Is.EqualTo(new byte[] { 0xb8, 56 }));
-        Assert.That(longList[..2], Is.EqualTo(new byte[] { 0xf8, 112 }));
-        Assert.That(Rlp.String(Encoding.ASCII.GetBytes("dog")), Is.EqualTo(new byte[] { 0x83, (byte)'d', (byte)'o', (byte)'g' }));
+        Assert.That(Transactions.TempoTransaction.Integer(Transactions.TempoTransaction.ExpiringNonceKey), Is.EqualTo(new byte[] { 0xa0 }.Concat(Enumerable.Repeat((byte)0xff, 32)).ToArray()));
+        Assert.That(Transactions.TempoTransaction.Integer(long.MaxValue), Is.EqualTo(new byte[] { 0x88, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Transactions.TempoTransaction.Integer(-1));
     }
 }
 
-/// <summary>More external vectors: EIP-155's own example transaction, EIP-191 hashes, the specialised voucher hash.</summary>
+/// <summary>More external vectors: EIP-155's own example transaction, RLP-encoded by Nethereum.RLP and signed by our signer.</summary>
 public sealed class EvmVectorTests
 {
     // EIP-155 "Example": nonce 9, 20 gwei, 21000 gas, to 0x3535…35, 1 ether, chain 1, key 0x4646…46.
@@ -195,36 +196,17 @@ public sealed class EvmVectorTests
     {
         using var signer = PrivateKeySigner.FromHex("0x" + string.Concat(Enumerable.Repeat("46", 32)));
         var to = Evm.Hex.Decode("0x" + string.Concat(Enumerable.Repeat("35", 20)));
-        byte[][] fields = [Evm.Rlp.Integer(9), Evm.Rlp.Integer(20_000_000_000), Evm.Rlp.Integer(21000), Evm.Rlp.String(to), Evm.Rlp.Integer(System.Numerics.BigInteger.Pow(10, 18)), Evm.Rlp.String([])];
-        var signingData = Evm.Rlp.List([.. fields, Evm.Rlp.Integer(1), Evm.Rlp.Integer(0), Evm.Rlp.Integer(0)]);
+        byte[][] fields = [Integer(9), Integer(20_000_000_000), Integer(21000), RLP.EncodeElement(to), Integer(System.Numerics.BigInteger.Pow(10, 18)), RLP.EncodeElement([])];
+        var signingData = RLP.EncodeList([.. fields, Integer(1), Integer(0), Integer(0)]);
         var hash = Evm.Keccak.Hash(signingData);
 
         var signature = signer.SignHashAsync(hash, default).AsTask().Result;
-        var signed = Evm.Rlp.List([.. fields, Evm.Rlp.Integer(35 + 2 + signature.YParity), Evm.Rlp.String(signature.R.Span), Evm.Rlp.String(signature.S.Span)]);
+        var signed = RLP.EncodeList([.. fields, Integer(35 + 2 + signature.YParity), RLP.EncodeElement(signature.R.ToArray()), RLP.EncodeElement(signature.S.ToArray())]);
 
         Assert.That(Evm.Hex.Encode(signingData), Is.EqualTo("0xec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080"));
         Assert.That(Evm.Hex.Encode(hash), Is.EqualTo("0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53"));
         Assert.That(Evm.Hex.Encode(signed), Is.EqualTo("0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"));
     }
 
-    // web3.js accounts.hashMessage and ethers' hashMessage tests.
-    [TestCase("Hello World", "0xa1de988600a42c4b4ab089b619297c17d53cffae5d5120d82d8a92d0bb3b78f2")]
-    [TestCase("", "0x5f35dce98ba4fba25530a026ed80b2cecdaa31091ba4958b99b52ea1d068adad")]
-    public void Eip191_message_hashes_match(string message, string expected)
-    {
-        Assert.That(Evm.Hex.Encode(Evm.Eip191.Hash(System.Text.Encoding.UTF8.GetBytes(message))), Is.EqualTo(expected));
-    }
-
-    [Test]
-    public void The_specialised_voucher_hash_equals_the_general_encoder_and_the_reference()
-    {
-        var vector = Vectors.Load("session-voucher.json").GetProperty("voucher");
-        var voucher = new Sessions.Voucher(1337, EvmAddress.Parse("0x4d50500000000000000000000000000000000000"));
-
-        var digest = voucher.Digest(Evm.Hex.Decode(vector.GetProperty("message").GetProperty("channelId").GetString()!), 2000);
-
-        Assert.That(Evm.Hex.Encode(voucher.DomainSeparator), Is.EqualTo(vector.GetProperty("domainSeparator").GetString()));
-        Assert.That(Evm.Hex.Encode(digest), Is.EqualTo(vector.GetProperty("digest").GetString()));
-        Assert.Throws<ArgumentOutOfRangeException>(() => voucher.Digest(new byte[32], System.Numerics.BigInteger.One << 96));
-    }
+    private static byte[] Integer(System.Numerics.BigInteger value) => Transactions.TempoTransaction.Integer(value);
 }

@@ -49,7 +49,7 @@ public sealed partial class SessionTests
                     "eth_getBlockByNumber" => new JsonObject { ["timestamp"] = Hex.EncodeQuantity(VectorNow.ToUnixTimeSeconds()) },
                     "eth_fillTransaction" => Fill.DeepClone(),
                     "eth_getTransactionReceipt" => Receipts[body["params"]![0]!.GetValue<string>()].DeepClone(),
-                    "eth_call" => Hex.Encode([.. new byte[224], .. Hex.Word(State.Settled), .. Hex.Word(State.Deposit), .. Hex.Word(State.CloseRequestedAt)]),
+                    "eth_call" => Hex.Encode([.. new byte[224], .. Abi.Word(State.Settled), .. Abi.Word(State.Deposit), .. Abi.Word(State.CloseRequestedAt)]),
                     var other => throw new InvalidOperationException("unexpected RPC " + other),
                 };
                 return Json(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = body["id"]!.DeepClone(), ["result"] = result });
@@ -410,7 +410,7 @@ public sealed partial class SessionTests
         {
             ["address"] = "0x4d50500000000000000000000000000000000000",
             ["topics"] = new JsonArray(Hex.Encode(Keccak.Hash("ChannelClosed(bytes32,address,address,uint96,uint96)")), channelId),
-            ["data"] = Hex.Encode([.. Hex.Word(settled), .. Hex.Word(refunded)]),
+            ["data"] = Hex.Encode([.. Abi.Word(settled), .. Abi.Word(refunded)]),
         }),
     };
 

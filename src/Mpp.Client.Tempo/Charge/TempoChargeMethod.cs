@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Mpp.Client.Protocol;
 using Mpp.Client.Tempo.Evm;
 using Mpp.Client.Tempo.Transactions;
+using Nethereum.ABI.EIP712;
 
 namespace Mpp.Client.Tempo.Charge;
 
@@ -220,26 +221,35 @@ public sealed class TempoChargeMethod : IPaymentMethod
     }
 }
 
-/// <summary>The zero-amount proof's EIP-712 typed data (domain <c>MPP</c> version <c>3</c>).</summary>
+/// <summary>
+/// The zero-amount proof's EIP-712 typed data (domain <c>MPP</c> version <c>3</c>, <c>Proof(address account,string
+/// challengeId,string realm)</c>, what mppx 0.11 verifies), encoded and hashed by Nethereum.Signer.EIP712's encoder.
+/// </summary>
 internal static class ZeroAmountProof
 {
-    public static JsonElement TypedData(long chainId, EvmAddress account, string challengeId, string realm)
-        => JsonSerializer.SerializeToElement(new JsonObject
+    public static TypedDataRaw TypedData(long chainId, EvmAddress account, string challengeId, string realm) => new()
+    {
+        Types = new Dictionary<string, MemberDescription[]>(StringComparer.Ordinal)
         {
-            ["domain"] = new JsonObject { ["name"] = "MPP", ["version"] = "3", ["chainId"] = chainId },
-            ["types"] = new JsonObject
-            {
-                ["Proof"] = new JsonArray(
-                    new JsonObject { ["name"] = "account", ["type"] = "address" },
-                    new JsonObject { ["name"] = "challengeId", ["type"] = "string" },
-                    new JsonObject { ["name"] = "realm", ["type"] = "string" }),
-            },
-            ["primaryType"] = "Proof",
-            ["message"] = new JsonObject { ["account"] = account.ToString(), ["challengeId"] = challengeId, ["realm"] = realm },
-        });
+            ["EIP712Domain"] = [new() { Name = "name", Type = "string" }, new() { Name = "version", Type = "string" }, new() { Name = "chainId", Type = "uint256" }],
+            ["Proof"] = [new() { Name = "account", Type = "address" }, new() { Name = "challengeId", Type = "string" }, new() { Name = "realm", Type = "string" }],
+        },
+        PrimaryType = "Proof",
+        DomainRawValues =
+        [
+            new() { TypeName = "string", Value = "MPP" },
+            new() { TypeName = "string", Value = "3" },
+            new() { TypeName = "uint256", Value = new BigInteger(chainId) },
+        ],
+        Message =
+        [
+            new() { TypeName = "address", Value = account.ToString() },
+            new() { TypeName = "string", Value = challengeId },
+            new() { TypeName = "string", Value = realm },
+        ],
+    };
 
-    public static byte[] Digest(JsonElement typedData)
-        => Eip712.FromJson(typedData.GetProperty("types")).Digest(typedData.GetProperty("domain"), typedData.GetProperty("primaryType").GetString()!, typedData.GetProperty("message"));
+    public static byte[] Digest(TypedDataRaw typedData) => Keccak.Hash(Eip712TypedDataEncoder.Current.EncodeTypedDataRaw(typedData));
 }
 
 /// <summary>A Tempo charge request, validated.</summary>

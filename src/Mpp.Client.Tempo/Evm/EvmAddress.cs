@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Mpp.Client.Tempo.Evm;
+using Nethereum.Util;
 
 namespace Mpp.Client.Tempo;
 
@@ -85,19 +86,6 @@ public readonly struct EvmAddress : IEquatable<EvmAddress>
     /// <returns>Whether they differ.</returns>
     public static bool operator !=(EvmAddress left, EvmAddress right) => !left.Equals(right);
 
-    private static string Checksum(string lower)
-    {
-        var hash = Keccak.Hash(System.Text.Encoding.ASCII.GetBytes(lower[2..]));
-        var chars = lower.ToCharArray();
-        for (var i = 2; i < chars.Length; i++)
-        {
-            var nibble = (hash[(i - 2) / 2] >> ((i - 2) % 2 == 0 ? 4 : 0)) & 0xF;
-            if (chars[i] is >= 'a' and <= 'f' && nibble >= 8)
-            {
-                chars[i] = char.ToUpperInvariant(chars[i]);
-            }
-        }
-
-        return new string(chars);
-    }
+    /// <summary>EIP-55 mixed case, by Nethereum.Util.</summary>
+    private static string Checksum(string lower) => AddressUtil.Current.ConvertToChecksumAddress(lower);
 }

@@ -1,8 +1,12 @@
 using System.Numerics;
+using Nethereum.Hex.HexConvertors.Extensions;
 
 namespace Mpp.Client.Tempo.Evm;
 
-/// <summary>0x-prefixed hex as Ethereum JSON uses it.</summary>
+/// <summary>
+/// 0x-prefixed hex as Ethereum JSON uses it, read strictly: the prefix is required and the digits come in pairs
+/// (Nethereum's <c>HexToByteArray</c> accepts text without the prefix and odd lengths, too lenient for what a server sends).
+/// </summary>
 internal static class Hex
 {
     private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
@@ -60,39 +64,7 @@ internal static class Hex
         return BigInteger.Parse("0" + digits.ToString(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>An unsigned integer as a JSON-RPC quantity (<c>0x0</c> for zero, no leading zeros).</summary>
+    /// <summary>An unsigned integer as a JSON-RPC quantity (<c>0x0</c> for zero, no leading zeros), by Nethereum.Hex.</summary>
     public static string EncodeQuantity(BigInteger value)
-    {
-        if (value.Sign < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), "Quantities are unsigned.");
-        }
-
-        return value.IsZero ? "0x0" : "0x" + Convert.ToHexString(value.ToByteArray(isUnsigned: true, isBigEndian: true)).ToLowerInvariant().TrimStart('0');
-    }
-
-    /// <summary>Big-endian, unsigned, minimal (zero is empty), as RLP integers are.</summary>
-    public static byte[] Minimal(BigInteger value)
-    {
-        if (value.Sign < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), "RLP integers are unsigned.");
-        }
-
-        return value.IsZero ? [] : value.ToByteArray(isUnsigned: true, isBigEndian: true);
-    }
-
-    /// <summary>An unsigned integer as a 32-byte big-endian word.</summary>
-    public static byte[] Word(BigInteger value)
-    {
-        var word = new byte[32];
-        var bytes = Minimal(value);
-        if (bytes.Length > 32)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), "The value does not fit in 256 bits.");
-        }
-
-        bytes.CopyTo(word, 32 - bytes.Length);
-        return word;
-    }
+        => value.Sign < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "Quantities are unsigned.") : value.ToHex(littleEndian: false, compact: true);
 }

@@ -1,19 +1,11 @@
-using Org.BouncyCastle.Crypto.Digests;
+using Nethereum.Util;
 
 namespace Mpp.Client.Tempo.Evm;
 
-/// <summary>Keccak-256 (Ethereum's hash: the original Keccak padding, not FIPS-202 SHA3-256).</summary>
+/// <summary>Keccak-256 (Ethereum's hash, not FIPS-202 SHA3-256): Nethereum's <see cref="Sha3Keccack"/>, taking spans.</summary>
 internal static class Keccak
 {
-    public static byte[] Hash(ReadOnlySpan<byte> data)
-    {
-        var digest = new KeccakDigest(256);
-        var input = data.ToArray();
-        digest.BlockUpdate(input, 0, input.Length);
-        var output = new byte[32];
-        digest.DoFinal(output, 0);
-        return output;
-    }
+    public static byte[] Hash(ReadOnlySpan<byte> data) => Sha3Keccack.Current.CalculateHash(data.ToArray());
 
-    public static byte[] Hash(string utf8) => Hash(System.Text.Encoding.UTF8.GetBytes(utf8));
+    public static byte[] Hash(string utf8) => Sha3Keccack.Current.CalculateHashAsBytes(utf8);
 }

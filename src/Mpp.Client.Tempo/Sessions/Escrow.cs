@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json.Nodes;
 using Mpp.Client.Tempo.Evm;
+using Nethereum.ABI;
 
 namespace Mpp.Client.Tempo.Sessions;
 
@@ -23,12 +24,12 @@ internal sealed record ChannelDescriptor(
 
     public EvmAddress Token => EvmAddress.Parse(TokenText);
 
-    /// <summary>The descriptor tuple, seven static words (encoded inline, no offset).</summary>
-    public byte[] AbiWords()
-        => [.. Abi.AddressWord(Payer), .. Abi.AddressWord(Payee), .. Abi.AddressWord(Operator), .. Abi.AddressWord(Token), .. Salt, .. Abi.AddressWord(AuthorizedSigner), .. ExpiringNonceHash];
+    /// <summary>The descriptor tuple's fields: a static tuple encodes inline as these seven words (no offset).</summary>
+    public ABIValue[] AbiFields()
+        => [Abi.Address(Payer), Abi.Address(Payee), Abi.Address(Operator), Abi.Address(Token), Abi.Bytes32(Salt), Abi.Address(AuthorizedSigner), Abi.Bytes32(ExpiringNonceHash)];
 
     /// <summary><c>keccak256(abi.encode(payer, payee, operator, token, salt, authorizedSigner, expiringNonceHash, escrow, chainId))</c>.</summary>
-    public byte[] ChannelId(EvmAddress escrow, long chainId) => Keccak.Hash([.. AbiWords(), .. Abi.AddressWord(escrow), .. Hex.Word(chainId)]);
+    public byte[] ChannelId(EvmAddress escrow, long chainId) => Keccak.Hash(Abi.Encode([.. AbiFields(), Abi.Address(escrow), Abi.Uint(chainId)]));
 
     public JsonObject ToJson() => new()
     {
@@ -48,7 +49,7 @@ internal sealed record ChannelOnChain(BigInteger Settled, BigInteger Deposit, lo
 /// <summary>A <c>ChannelClosed</c> event: what the payee got and what came back.</summary>
 internal sealed record ChannelClosedEvent(string TransactionHash, BigInteger SettledToPayee, BigInteger RefundedToPayer);
 
-/// <summary>The client-originated calls of the TIP-1034 escrow (protocol.md §3.3.3) and the reads the client needs.</summary>
+/// <summary>The client-originated calls of the TIP-1034 escrow (protocol.md §3.3.3), ABI-encoded by Nethereum.ABI, and the reads the client needs.</summary>
 internal static class Escrow
 {
     public const long CloseGracePeriodSeconds = 900;
@@ -61,15 +62,15 @@ internal static class Escrow
     public static readonly string ChannelClosedTopic = Hex.Encode(Keccak.Hash("ChannelClosed(bytes32,address,address,uint96,uint96)"));
 
     public static byte[] Open(EvmAddress payee, EvmAddress @operator, EvmAddress token, BigInteger deposit, ReadOnlySpan<byte> salt, EvmAddress authorizedSigner)
-        => [.. OpenSelector, .. Abi.AddressWord(payee), .. Abi.AddressWord(@operator), .. Abi.AddressWord(token), .. Hex.Word(deposit), .. salt, .. Abi.AddressWord(authorizedSigner)];
+        => Abi.Call(OpenSelector, Abi.Address(payee), Abi.Address(@operator), Abi.Address(token), Abi.Uint(deposit, 96), Abi.Bytes32(salt.ToArray()), Abi.Address(authorizedSigner));
 
-    public static byte[] TopUp(ChannelDescriptor descriptor, BigInteger additionalDeposit) => [.. TopUpSelector, .. descriptor.AbiWords(), .. Hex.Word(additionalDeposit)];
+    public static byte[] TopUp(ChannelDescriptor descriptor, BigInteger additionalDeposit) => Abi.Call(TopUpSelector, [.. descriptor.AbiFields(), Abi.Uint(additionalDeposit, 96)]);
 
-    public static byte[] RequestClose(ChannelDescriptor descriptor) => [.. RequestCloseSelector, .. descriptor.AbiWords()];
+    public static byte[] RequestClose(ChannelDescriptor descriptor) => Abi.Call(RequestCloseSelector, descriptor.AbiFields());
 
-    public static byte[] Withdraw(ChannelDescriptor descriptor) => [.. WithdrawSelector, .. descriptor.AbiWords()];
+    public static byte[] Withdraw(ChannelDescriptor descriptor) => Abi.Call(WithdrawSelector, descriptor.AbiFields());
 
-    public static byte[] GetChannel(ChannelDescriptor descriptor) => [.. GetChannelSelector, .. descriptor.AbiWords()];
+    public static byte[] GetChannel(ChannelDescriptor descriptor) => Abi.Call(GetChannelSelector, descriptor.AbiFields());
 
     /// <summary>Reads <c>getChannel</c>'s ten static words: the descriptor, then settled, deposit, closeRequestedAt.</summary>
     public static ChannelOnChain DecodeChannel(ReadOnlySpan<byte> returned)

@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using Mpp.Client.Tempo.Evm;
+using NBitcoin.Secp256k1;
 
 namespace Mpp.Client.Tempo;
 
@@ -54,7 +53,25 @@ public sealed class EvmSignature
     /// <summary>Recovers the address that made this signature over <paramref name="hash"/>.</summary>
     /// <param name="hash">The 32-byte hash.</param>
     /// <returns>The signer's address.</returns>
-    public EvmAddress RecoverAddress(ReadOnlySpan<byte> hash) => EvmAddress.FromBytes(Secp256k1.Address(Secp256k1.Recover(hash, R.Span, S.Span, YParity)));
+    /// <exception cref="ArgumentException">The hash is not 32 bytes, or r or s is not in [1, n), or no public key recovers.</exception>
+    public EvmAddress RecoverAddress(ReadOnlySpan<byte> hash)
+    {
+        if (hash.Length != 32)
+        {
+            throw new ArgumentException("The hash must be 32 bytes.", nameof(hash));
+        }
+
+        Span<byte> compact = stackalloc byte[64];
+        R.Span.CopyTo(compact);
+        S.Span.CopyTo(compact[32..]);
+        if (!SecpRecoverableECDSASignature.TryCreateFromCompact(compact, YParity, out var signature)
+            || !ECPubKey.TryRecover(Context.Instance, signature, hash, out var publicKey))
+        {
+            throw new ArgumentException("The signature recovers to no public key (r or s out of range, or r not on the curve).");
+        }
+
+        return Secp256k1Keys.AddressOf(publicKey);
+    }
 
     /// <summary>Reads a 65-byte <c>r ‖ s ‖ v</c> signature (v = 0, 1, 27 or 28).</summary>
     /// <param name="rsv">The bytes.</param>
@@ -70,107 +87,3 @@ public sealed class EvmSignature
     }
 }
 
-/// <summary>
-/// A signer holding a raw private key in memory: the bytes are kept in one pinned array, never logged or
-/// shown by <see cref="ToString"/>, and zeroed on <see cref="Dispose"/>.
-/// </summary>
-public sealed class PrivateKeySigner : IEvmSigner, IDisposable
-{
-    private readonly byte[] _key;
-    private bool _disposed;
-
-    private PrivateKeySigner(ReadOnlySpan<byte> key)
-    {
-        if (key.Length != 32)
-        {
-            throw new ArgumentException("A secp256k1 private key is 32 bytes.", nameof(key));
-        }
-
-        _key = GC.AllocateUninitializedArray<byte>(32, pinned: true);
-        key.CopyTo(_key);
-        Address = EvmAddress.FromBytes(Secp256k1.Address(Secp256k1.PublicKey(_key)));
-    }
-
-    /// <inheritdoc />
-    public EvmAddress Address { get; }
-
-    /// <summary>A signer for a key given as 64 hex digits (with or without <c>0x</c>).</summary>
-    /// <param name="hex">The key.</param>
-    /// <returns>The signer.</returns>
-    /// <exception cref="ArgumentException">The text is not a valid key (the message never repeats it).</exception>
-    public static PrivateKeySigner FromHex(string hex)
-    {
-        ArgumentNullException.ThrowIfNull(hex);
-        var digits = hex.AsSpan().Trim();
-        if (digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
-        {
-            digits = digits[2..];
-        }
-
-        if (digits.Length != 64)
-        {
-            throw new ArgumentException("A private key is 64 hex digits (32 bytes).", nameof(hex));
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromHexString(digits);
-        }
-        catch (FormatException)
-        {
-            throw new ArgumentException("A private key is 64 hex digits (32 bytes).", nameof(hex));
-        }
-
-        try
-        {
-            return new PrivateKeySigner(bytes);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-        }
-    }
-
-    /// <summary>A signer for a key in an environment variable (hex).</summary>
-    /// <param name="variable">The variable name, e.g. <c>MPP_PRIVATE_KEY</c>.</param>
-    /// <returns>The signer.</returns>
-    /// <exception cref="PaymentConfigurationException">The variable is not set or not a key.</exception>
-    public static PrivateKeySigner FromEnvironment(string variable)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(variable);
-        var value = Environment.GetEnvironmentVariable(variable);
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new PaymentConfigurationException($"The environment variable {variable} holds no private key.");
-        }
-
-        try
-        {
-            return FromHex(value);
-        }
-        catch (ArgumentException)
-        {
-            throw new PaymentConfigurationException($"The environment variable {variable} does not hold a 32-byte hex private key.");
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<EvmSignature> SignHashAsync(ReadOnlyMemory<byte> hash, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var (r, s, y) = Secp256k1.Sign(hash.Span, _key);
-        return ValueTask.FromResult(new EvmSignature(r, s, y));
-    }
-
-    /// <summary>Zeroes the key.</summary>
-    public void Dispose()
-    {
-        _disposed = true;
-        CryptographicOperations.ZeroMemory(_key);
-    }
-
-    /// <summary>Shows the address only.</summary>
-    /// <returns>The description.</returns>
-    public override string ToString() => $"PrivateKeySigner({Address})";
-}

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Numerics;
 using Mpp.Client.Tempo.Evm;
+using Nethereum.RLP;
 
 namespace Mpp.Client.Tempo.Transactions;
 
@@ -8,7 +9,8 @@ namespace Mpp.Client.Tempo.Transactions;
 internal sealed record TempoCall(EvmAddress To, BigInteger Value, byte[] Data);
 
 /// <summary>
-/// A Tempo transaction (type <c>0x76</c>) as mppx 0.11 builds it (protocol.md §3.4): expiring nonce,
+/// A Tempo transaction (type <c>0x76</c>) as mppx 0.11 builds it (protocol.md §3.4), RLP-encoded by Nethereum.RLP
+/// (Nethereum has no Tempo transaction type, so the field layout is ours): expiring nonce,
 /// calls, optional fee token, and — when a server sponsors the fees — the fee-payer placeholder in what
 /// the sender signs and the <c>0x78</c> hand-off form in what it sends.
 /// </summary>
@@ -58,7 +60,7 @@ internal sealed class TempoTransaction
 
     /// <summary>What the sender signs: <c>0x76 ‖ rlp(fields)</c> without a signature.</summary>
     public byte[] EncodeForSigning()
-        => [0x76, .. Rlp.List([.. CommonFields(), FeeTokenItem(), Sponsored ? Rlp.String([0x00]) : Rlp.String([]), Rlp.List()])];
+        => [0x76, .. RLP.EncodeList([.. CommonFields(), FeeTokenItem(), RLP.EncodeElement(Sponsored ? [0x00] : []), EmptyList])];
 
     /// <summary>keccak256 of <see cref="EncodeForSigning"/>.</summary>
     public byte[] SigningHash() => Keccak.Hash(EncodeForSigning());
@@ -69,25 +71,32 @@ internal sealed class TempoTransaction
     /// </summary>
     public byte[] Serialize(EvmSignature signature, EvmAddress sender)
     {
-        var signatureItem = Rlp.String(signature.ToRsv());
+        var signatureItem = RLP.EncodeElement(signature.ToRsv());
         return Sponsored
-            ? [0x78, .. Rlp.List([.. CommonFields(), Rlp.String([]), Rlp.String(sender.ToBytes()), Rlp.List(), signatureItem])]
-            : [0x76, .. Rlp.List([.. CommonFields(), FeeTokenItem(), Rlp.String([]), Rlp.List(), signatureItem])];
+            ? [0x78, .. RLP.EncodeList([.. CommonFields(), RLP.EncodeElement([]), RLP.EncodeElement(sender.ToBytes()), EmptyList, signatureItem])]
+            : [0x76, .. RLP.EncodeList([.. CommonFields(), FeeTokenItem(), RLP.EncodeElement([]), EmptyList, signatureItem])];
     }
 
-    private byte[] FeeTokenItem() => Sponsored || FeeToken is not { } token ? Rlp.String([]) : Rlp.String(token.ToBytes());
+    /// <summary>An RLP integer: big-endian, minimal (zero is the empty string).</summary>
+    internal static byte[] Integer(BigInteger value)
+        => value.Sign < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "RLP integers are unsigned.") : RLP.EncodeElement(value.ToBytesForRLPEncoding());
+
+    /// <summary>The empty list (access list, authorization list).</summary>
+    internal static byte[] EmptyList => RLP.EncodeList([]);
+
+    private byte[] FeeTokenItem() => RLP.EncodeElement(Sponsored || FeeToken is not { } token ? [] : token.ToBytes());
 
     private byte[][] CommonFields() =>
     [
-        Rlp.Integer(ChainId),
-        Rlp.Integer(MaxPriorityFeePerGas),
-        Rlp.Integer(MaxFeePerGas),
-        Rlp.Integer(Gas),
-        Rlp.List([.. Calls.Select(c => Rlp.List(Rlp.String(c.To.ToBytes()), Rlp.Integer(c.Value), Rlp.String(c.Data)))]),
-        Rlp.List(), // access list: never used
-        Rlp.Integer(NonceKey),
-        Rlp.Integer(Nonce),
-        Rlp.Integer(ValidBefore),
-        Rlp.Integer(ValidAfter),
+        Integer(ChainId),
+        Integer(MaxPriorityFeePerGas),
+        Integer(MaxFeePerGas),
+        Integer(Gas),
+        RLP.EncodeList([.. Calls.Select(c => RLP.EncodeList(RLP.EncodeElement(c.To.ToBytes()), Integer(c.Value), RLP.EncodeElement(c.Data)))]),
+        EmptyList, // access list: never used
+        Integer(NonceKey),
+        Integer(Nonce),
+        Integer(ValidBefore),
+        Integer(ValidAfter),
     ];
 }

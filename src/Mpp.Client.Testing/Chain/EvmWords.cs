@@ -19,7 +19,7 @@ internal static class EvmWords
 
     public static string AddressTopic(EvmAddress address) => Hex.Encode(Abi.AddressWord(address));
 
-    public static string WordHex(BigInteger value) => Hex.Encode(Hex.Word(value));
+    public static string WordHex(BigInteger value) => Hex.Encode(Abi.Word(value));
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> data, int index)
         => data.Length < (index + 1) * 32 ? throw new FormatException($"The calldata is too short for ABI word {index}.") : data.Slice(index * 32, 32);

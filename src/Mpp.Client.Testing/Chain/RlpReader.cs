@@ -54,7 +54,8 @@ internal sealed class RlpItem
 
 /// <summary>
 /// Recursive Length Prefix decoding (the Ethereum yellow paper, appendix B), strict: canonical lengths only, no
-/// trailing bytes, single bytes below 0x80 never wrapped. The encoder lives in the Tempo package (<c>Evm.Rlp</c>).
+/// trailing bytes, single bytes below 0x80 never wrapped. Nethereum.RLP's decoder accepts non-canonical forms (a second
+/// encoding of the same transaction with another hash), which a verifier must refuse; the encoder is Nethereum.RLP's.
 /// </summary>
 internal static class RlpReader
 {

@@ -2,6 +2,7 @@ using System.Numerics;
 using Mpp.Client.Tempo;
 using Mpp.Client.Tempo.Evm;
 using Mpp.Client.Tempo.Transactions;
+using Nethereum.RLP;
 
 namespace Mpp.Client.Testing.Chain;
 
@@ -133,7 +134,7 @@ internal sealed class SignedTempoTransaction
                 throw new FormatException("A 0x76 transaction from a client has an empty fee-payer slot (co-signed transactions are not accepted as credentials).");
             }
 
-            preimage = [0x76, .. Rlp.List([.. f.Take(13).Select(i => i.Encoded)])];
+            preimage = [0x76, .. RLP.EncodeList([.. f.Take(13).Select(i => i.Encoded)])];
         }
         else
         {
@@ -143,7 +144,7 @@ internal sealed class SignedTempoTransaction
             }
 
             declaredSender = EvmAddress.FromBytes(f[11].Payload);
-            preimage = [0x76, .. Rlp.List([.. f.Take(10).Select(i => i.Encoded), Rlp.String([]), Rlp.String([0x00]), f[12].Encoded])];
+            preimage = [0x76, .. RLP.EncodeList([.. f.Take(10).Select(i => i.Encoded), RLP.EncodeElement([]), RLP.EncodeElement([0x00]), f[12].Encoded])];
         }
 
         var sender = signature.RecoverAddress(Keccak.Hash(preimage));
