@@ -1,4 +1,3 @@
-using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Mpp.Client.Tempo;
 using Mpp.Client.Tempo.Evm;
@@ -7,16 +6,14 @@ using Mpp.Client.Tempo.Transactions;
 
 namespace Mpp.Client.Benchmarks;
 
-/// <summary>Signing and recovery, the Tempo method's CPU: a bare signature, the EIP-712 voucher (the bench's sign-voucher), a charge transaction, recovery.</summary>
+/// <summary>Signing and recovery, the Tempo method's CPU: a bare signature (ours on NBitcoin.Secp256k1, and Nethereum's default path), the EIP-712 voucher (the bench's sign-voucher) by our digest and by Nethereum's encoder, a charge transaction, recovery.</summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class TempoBenchmarks
 {
     private PrivateKeySigner _signer = null!;
     private Voucher _voucher = null!;
-    private Eip712 _general = null!;
-    private JsonElement _domain;
-    private JsonElement _message;
+    private Nethereum.Signer.EthECKey _nethereumKey = null!;
     private TempoTransaction _transaction = null!;
     private byte[] _channelId = null!;
     private byte[] _digest = null!;
@@ -32,10 +29,7 @@ public class TempoBenchmarks
         var escrow = EvmAddress.Parse("0x4d50500000000000000000000000000000000000");
         _voucher = new Voucher(1337, escrow);
         _channelId = Hex.Decode("0x" + string.Concat(Enumerable.Repeat("ab", 32)));
-        using var types = JsonDocument.Parse("""{"Voucher":[{"name":"channelId","type":"bytes32"},{"name":"cumulativeAmount","type":"uint96"}]}""");
-        _general = Eip712.FromJson(types.RootElement.Clone());
-        _domain = JsonDocument.Parse("""{"name":"TIP20 Channel Reserve","version":"1","chainId":1337,"verifyingContract":"0x4d50500000000000000000000000000000000000"}""").RootElement.Clone();
-        _message = JsonDocument.Parse($$"""{"channelId":"{{Hex.Encode(_channelId)}}","cumulativeAmount":"2000"}""").RootElement.Clone();
+        _nethereumKey = new Nethereum.Signer.EthECKey(_key, isPrivate: true);
         var payee = EvmAddress.Parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
         _transaction = new TempoTransaction
         {
@@ -56,13 +50,17 @@ public class TempoBenchmarks
     public void Cleanup() => _signer.Dispose();
 
     [Benchmark(Description = "secp256k1 signature of a 32-byte hash (RFC 6979, low-s, recovery id)")]
-    public (byte[] R, byte[] S, int YParity) SignHash() => Secp256k1.Sign(_digest, _key);
+    public async Task<EvmSignature> SignHash() => await _signer.SignHashAsync(_digest, default);
+
+    [Benchmark(Description = "The same through Nethereum's EthECKey default path (BouncyCastle, recovery id by trial)")]
+    public Nethereum.Signer.EthECDSASignature SignHashNethereumDefault() => _nethereumKey.SignAndCalculateV(_digest);
 
     [Benchmark(Description = "EIP-712 voucher: hash + sign (65-byte rsv)")]
     public async Task<byte[]> SignVoucher() => (await _signer.SignHashAsync(_voucher.Digest(_channelId, ++_amount), default)).ToRsv();
 
-    [Benchmark(Description = "EIP-712 voucher through the general JSON encoder: hash + sign")]
-    public async Task<byte[]> SignVoucherGeneral() => (await _signer.SignHashAsync(_general.Digest(_domain, "Voucher", _message), default)).ToRsv();
+    [Benchmark(Description = "EIP-712 voucher through Nethereum's typed-data encoder: hash + sign")]
+    public async Task<byte[]> SignVoucherNethereumEncoder()
+        => (await _signer.SignHashAsync(Keccak.Hash(Nethereum.ABI.EIP712.Eip712TypedDataEncoder.Current.EncodeTypedDataRaw(_voucher.TypedData(_channelId, ++_amount))), default)).ToRsv();
 
     [Benchmark(Description = "Tempo charge transaction: encode + hash + sign + serialize")]
     public async Task<byte[]> SignTransaction() => _transaction.Serialize(await _signer.SignHashAsync(_transaction.SigningHash(), default), _signer.Address);

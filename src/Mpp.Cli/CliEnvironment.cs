@@ -30,12 +30,18 @@ internal sealed class CliEnvironment
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>Asks for a secret on the terminal without echo (a keystore passphrase); null when stdin is not a terminal.</summary>
+    public Func<string, string?>? ReadSecret { get; init; }
+
     public static CliEnvironment FromProcess() => new(
         Console.Out,
         Console.Error,
         Environment.GetEnvironmentVariable,
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
-        !Console.IsErrorRedirected);
+        !Console.IsErrorRedirected)
+    {
+        ReadSecret = Console.IsInputRedirected ? null : CliPassphrase.ReadFromConsole,
+    };
 
     public string? Get(string name) => _variables(name) is { Length: > 0 } value ? value : null;
 }

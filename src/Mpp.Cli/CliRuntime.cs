@@ -1,7 +1,6 @@
 using System.Numerics;
 using Microsoft.Extensions.DependencyInjection;
 using Mpp.Client;
-using Mpp.Client.Tempo;
 
 namespace Mpp.Cli;
 
@@ -25,9 +24,10 @@ internal static class CliRuntime
         if (settings.CanPayWithTempo)
         {
             var maxDeposit = request?.MaxSpend is { } cap ? Math.Min(cap, settings.MaxDeposit) : settings.MaxDeposit;
+            var signer = settings.Key!.Open(environment, settings);
             mpp.AddTempo(o =>
                 {
-                    o.Signer = PrivateKeySigner.FromHex(settings.PrivateKey!);
+                    o.Signer = signer;
                     o.RpcUrl = settings.RpcUrl;
                     o.ChainId = settings.ChainId;
                 })

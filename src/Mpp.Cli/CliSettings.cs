@@ -22,10 +22,11 @@ internal sealed class CliSettings
 
     public string? ConfigPath { get; init; }
 
-    public string? PrivateKey { get; init; }
+    /// <summary>Gets the configured key (a keystore or a plain hex key), not yet opened.</summary>
+    public CliKey? Key { get; init; }
 
-    /// <summary>Where the key came from, for messages (never the key itself).</summary>
-    public string? KeySource { get; init; }
+    /// <summary>Gets the file holding the keystore passphrase (<c>--password-file</c>), if given.</summary>
+    public string? PasswordFile { get; init; }
 
     public Uri? RpcUrl { get; init; }
 
@@ -50,7 +51,7 @@ internal sealed class CliSettings
 
     public string ChannelsDirectory => Path.Combine(Home, "channels");
 
-    public bool CanPayWithTempo => PrivateKey is not null && RpcUrl is not null && ChainId is not null;
+    public bool CanPayWithTempo => Key is not null && RpcUrl is not null && ChainId is not null;
 
     /// <summary>The assets the budget limits apply to (a payment in any other asset is refused by the budget).</summary>
     public IReadOnlyList<Asset> Assets()
@@ -82,46 +83,29 @@ internal sealed class CliSettings
 
     /// <summary>Resolves the settings.</summary>
     /// <exception cref="CliUsageException">A flag, variable or the config file holds something invalid.</exception>
-    public static CliSettings Resolve(CliEnvironment environment, string? homeFlag, string? configFlag, string? keyFileFlag, string? rpcFlag, long? chainIdFlag)
+    public static CliSettings Resolve(CliEnvironment environment, string? homeFlag, string? configFlag, string? keyFileFlag, string? rpcFlag, long? chainIdFlag, string? passwordFileFlag = null)
     {
         var home = homeFlag ?? environment.Get("MPP_HOME") ?? Path.Combine(environment.UserProfile, ".mpp");
         var configPath = configFlag ?? environment.Get("MPP_CONFIG") ?? Path.Combine(home, "config.json");
         var file = ConfigFile.Load(configPath, explicitPath: configFlag is not null || environment.Get("MPP_CONFIG") is not null);
 
-        string? key = null;
-        string? keySource = null;
+        CliKey? key = null;
         if (keyFileFlag is not null)
         {
-            key = ReadKeyFile(keyFileFlag);
-            keySource = $"--key-file {keyFileFlag}";
+            key = CliKey.FromFile(keyFileFlag, $"--key-file {keyFileFlag}");
         }
         else if (environment.Get("MPP_PRIVATE_KEY") is { Length: > 0 } envKey)
         {
-            key = envKey.Trim();
-            keySource = "MPP_PRIVATE_KEY";
+            key = CliKey.FromHex(envKey, "MPP_PRIVATE_KEY");
         }
         else if (file.KeyFile is { Length: > 0 } configKeyFile)
         {
             var resolved = Path.IsPathRooted(configKeyFile) ? configKeyFile : Path.Combine(Path.GetDirectoryName(configPath) ?? home, configKeyFile);
-            key = ReadKeyFile(resolved);
-            keySource = $"keyFile in {configPath}";
+            key = CliKey.FromFile(resolved, $"keyFile in {configPath}");
         }
         else if (file.PrivateKey is { Length: > 0 } configKey)
         {
-            key = configKey.Trim();
-            keySource = $"privateKey in {configPath}";
-        }
-
-        if (key is not null)
-        {
-            try
-            {
-                using var _ = PrivateKeySigner.FromHex(key);
-            }
-            catch (ArgumentException)
-            {
-                throw new CliUsageException($"The private key from {keySource} is not 64 hex digits (a 32-byte secp256k1 key).");
-            }
+            key = CliKey.FromHex(configKey, $"privateKey in {configPath}");
         }
 
         var rpcText = rpcFlag ?? environment.Get("MPP_RPC_URL") ?? file.RpcUrl;
@@ -149,8 +133,8 @@ internal sealed class CliSettings
         {
             Home = home,
             ConfigPath = File.Exists(configPath) ? configPath : null,
-            PrivateKey = key,
-            KeySource = keySource,
+            Key = key,
+            PasswordFile = passwordFileFlag,
             RpcUrl = rpc,
             ChainId = chainId,
             PerRequest = file.Budget?.PerRequest ?? DefaultPerRequest,
@@ -165,18 +149,6 @@ internal sealed class CliSettings
         }
 
         return settings;
-    }
-
-    private static string ReadKeyFile(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path).Trim();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new CliUsageException($"The key file {path} cannot be read: {ex.Message}");
-        }
     }
 }
 

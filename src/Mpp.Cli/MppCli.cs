@@ -33,7 +33,8 @@ internal static class MppCli
     {
         var home = new Option<string>("--home") { Description = "State folder: ledger, journal, receipts, channels, config.json (default $MPP_HOME or ~/.mpp).", Recursive = true };
         var config = new Option<string>("--config") { Description = "Config file (default $MPP_CONFIG or <home>/config.json).", Recursive = true };
-        var keyFile = new Option<string>("--key-file") { Description = "A file holding the private key (hex). Default: $MPP_PRIVATE_KEY, then keyFile/privateKey in the config file.", Recursive = true };
+        var keyFile = new Option<string>("--key-file") { Description = "The key: an encrypted keystore (mpp keys new) or a file of 64 hex digits. Default: $MPP_PRIVATE_KEY (hex), then keyFile/privateKey in the config file.", Recursive = true };
+        var passwordFile = new Option<string>("--password-file") { Description = "A file whose first line is the keystore passphrase. Default: $MPP_KEY_PASSWORD, then a prompt on the terminal.", Recursive = true };
         var rpc = new Option<string>("--rpc") { Description = "Tempo RPC URL (default $MPP_RPC_URL, then rpcUrl in the config file).", Recursive = true };
         var chainId = new Option<long?>("--chain-id") { Description = "Tempo chain id (default $MPP_CHAIN_ID, then chainId in the config file).", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (or array) on stdout instead of text.", Recursive = true };
@@ -42,11 +43,12 @@ internal static class MppCli
         root.Options.Add(home);
         root.Options.Add(config);
         root.Options.Add(keyFile);
+        root.Options.Add(passwordFile);
         root.Options.Add(rpc);
         root.Options.Add(chainId);
         root.Options.Add(json);
 
-        CliSettings Settings(ParseResult r) => CliSettings.Resolve(environment, r.GetValue(home), r.GetValue(config), r.GetValue(keyFile), r.GetValue(rpc), r.GetValue(chainId));
+        CliSettings Settings(ParseResult r) => CliSettings.Resolve(environment, r.GetValue(home), r.GetValue(config), r.GetValue(keyFile), r.GetValue(rpc), r.GetValue(chainId), r.GetValue(passwordFile));
 
         // request
         var url = new Argument<string>("url") { Description = "The URL (https; plain http only for loopback)." };
@@ -109,12 +111,18 @@ internal static class MppCli
 
         // keys
         var keys = new Command("keys", "Signing keys.");
-        var save = new Option<string>("--save") { Description = "Write the new key to this file (mode 0600) instead of printing it." };
-        var keysNew = new Command("new", "Make a new random key.") { save };
-        keysNew.SetAction((r, ct) => Guard(environment, () => KeysCommand.NewAsync(Settings(r), environment, r.GetValue(save), r.GetValue(json))));
-        var address = new Command("address", "Print the address of the configured key.");
+        var save = new Option<string>("--save") { Description = "Write the key to this file (mode 0600; default <home>/keys/<address>.json). Never overwrites." };
+        var plain = new Option<bool>("--plain") { Description = "An unencrypted hex key instead of a keystore: printed, or written with --save." };
+        var keysNew = new Command("new", "Make a new random key, saved as an encrypted keystore (scrypt; passphrase from --password-file, $MPP_KEY_PASSWORD or the terminal).") { save, plain };
+        keysNew.SetAction((r, ct) => Guard(environment, () => KeysCommand.NewAsync(Settings(r), environment, r.GetValue(save), r.GetValue(plain), r.GetValue(json))));
+        var importSource = new Argument<string>("file") { Description = "A file holding a hex key or a keystore (- reads standard input)." };
+        var importSave = new Option<string>("--save") { Description = "Where to write the keystore (mode 0600; default <home>/keys/<address>.json). Never overwrites." };
+        var keysImport = new Command("import", "Store an existing key as an encrypted keystore: a hex key is encrypted, a keystore is checked with its passphrase and copied.") { importSource, importSave };
+        keysImport.SetAction((r, ct) => Guard(environment, () => KeysCommand.ImportAsync(Settings(r), environment, r.GetValue(importSource)!, r.GetValue(importSave), r.GetValue(json))));
+        var address = new Command("address", "Print the address of the configured key (a keystore asks for its passphrase).");
         address.SetAction((r, ct) => Guard(environment, () => KeysCommand.AddressAsync(Settings(r), environment)));
         keys.Subcommands.Add(keysNew);
+        keys.Subcommands.Add(keysImport);
         keys.Subcommands.Add(address);
         root.Subcommands.Add(keys);
         return root;

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Numerics;
 using Mpp.Client.Tempo.Evm;
+using Mpp.Client.Tempo.Transactions;
 using Mpp.Client.Testing.Chain;
+using Nethereum.RLP;
 
 namespace Mpp.Client.Testing.Tests;
 
@@ -83,9 +85,9 @@ public sealed class HostileTests(bool inMemory)
 public sealed class ChainTests
 {
     [Test]
-    public void Rlp_decoding_reverses_the_encoder_and_keeps_each_item_s_exact_bytes()
+    public void Rlp_decoding_reverses_nethereums_encoder_and_keeps_each_item_s_exact_bytes()
     {
-        var encoded = Rlp.List(Rlp.Integer(0), Rlp.Integer(1337), Rlp.String(new byte[60]), Rlp.List(Rlp.String([0x7f]), Rlp.List()));
+        var encoded = RLP.EncodeList(TempoTransaction.Integer(0), TempoTransaction.Integer(1337), RLP.EncodeElement(new byte[60]), RLP.EncodeList(RLP.EncodeElement([0x7f]), RLP.EncodeList()));
 
         var item = RlpReader.Decode(encoded);
 
@@ -95,7 +97,7 @@ public sealed class ChainTests
         Assert.That(item.Items[2].Payload, Has.Length.EqualTo(60));
         Assert.That(item.Items[3].Items[0].Payload, Is.EqualTo(new byte[] { 0x7f }));
         Assert.That(item.Encoded, Is.EqualTo(encoded));
-        Assert.That(Rlp.List([.. item.Items.Select(i => i.Encoded)]), Is.EqualTo(encoded));
+        Assert.That(RLP.EncodeList([.. item.Items.Select(i => i.Encoded)]), Is.EqualTo(encoded));
     }
 
     [TestCase("81 05", TestName = "A single byte below 0x80 wrapped in a prefix is refused")]

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Numerics;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -203,7 +202,7 @@ internal static class SessionsCommand
     {
         if (!settings.CanPayWithTempo)
         {
-            throw new CliUsageException("Sessions need a key (MPP_PRIVATE_KEY or --key-file), an RPC URL (MPP_RPC_URL or --rpc) and a chain id (MPP_CHAIN_ID or --chain-id).");
+            throw new CliUsageException("Sessions need a key (--key-file with a keystore, keyFile in the config file, or MPP_PRIVATE_KEY), an RPC URL (MPP_RPC_URL or --rpc) and a chain id (MPP_CHAIN_ID or --chain-id).");
         }
     }
 
@@ -424,94 +423,5 @@ internal static class BudgetCommand
 
         SessionsCommand.Console(environment, environment.Output).Write(table);
         return ExitCodes.Ok;
-    }
-}
-
-/// <summary><c>mpp keys new|address</c>.</summary>
-internal static class KeysCommand
-{
-    public static async Task<int> NewAsync(CliSettings settings, CliEnvironment environment, string? saveTo, bool json)
-    {
-        var key = new byte[32];
-        RandomNumberGenerator.Fill(key);
-        var hex = "0x" + Convert.ToHexStringLower(key);
-        CryptographicOperations.ZeroMemory(key);
-        using (var signer = PrivateKeySigner.FromHex(hex)) // refuses a key outside 1..n-1 (chance 2^-128)
-        {
-            if (saveTo is not null)
-            {
-                var path = Path.GetFullPath(saveTo);
-                if (File.Exists(path))
-                {
-                    throw new CliUsageException($"{path} exists; mpp never overwrites a key file.");
-                }
-
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // 0600 from the first byte
-                }
-
-                await using (var file = new FileStream(path, options))
-                {
-                    await file.WriteAsync(Encoding.ASCII.GetBytes(hex + "\n")).ConfigureAwait(false);
-                }
-
-                if (json)
-                {
-                    await CliJson.WriteAsync(environment.Output, w =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("address", signer.Address.ToString());
-                        w.WriteString("keyFile", path);
-                        w.WriteEndObject();
-                    }).ConfigureAwait(false);
-                }
-                else
-                {
-                    await environment.Output.WriteLineAsync(signer.Address.ToString()).ConfigureAwait(false);
-                    await environment.Error.WriteLineAsync($"key saved to {path} (mode 0600); use it with --key-file {path} or \"keyFile\" in {Path.Combine(settings.Home, "config.json")}").ConfigureAwait(false);
-                }
-
-                return ExitCodes.Ok;
-            }
-
-            if (json)
-            {
-                await CliJson.WriteAsync(environment.Output, w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("address", signer.Address.ToString());
-                    w.WriteString("privateKey", hex);
-                    w.WriteEndObject();
-                }).ConfigureAwait(false);
-            }
-            else
-            {
-                await environment.Output.WriteLineAsync($"address     {signer.Address}").ConfigureAwait(false);
-                await environment.Output.WriteLineAsync($"private key {hex}").ConfigureAwait(false);
-                await environment.Error.WriteLineAsync("Keep the private key secret: anyone who has it can spend this account's funds. Prefer `mpp keys new --save <file>`.").ConfigureAwait(false);
-            }
-
-            return ExitCodes.Ok;
-        }
-    }
-
-    public static async Task<int> AddressAsync(CliSettings settings, CliEnvironment environment)
-    {
-        if (settings.PrivateKey is null)
-        {
-            throw new CliUsageException("No key is configured (MPP_PRIVATE_KEY, --key-file, or keyFile/privateKey in the config file).");
-        }
-
-        await environment.Output.WriteLineAsync(AddressOf(settings.PrivateKey)).ConfigureAwait(false);
-        return ExitCodes.Ok;
-    }
-
-    private static string AddressOf(string key)
-    {
-        using var signer = PrivateKeySigner.FromHex(key);
-        return signer.Address.ToString();
     }
 }

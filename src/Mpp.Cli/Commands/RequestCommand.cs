@@ -45,7 +45,7 @@ internal static class RequestCommand
             throw new CliUsageException("--timeout must be a positive number of seconds.");
         }
 
-        if (!settings.CanPayWithTempo && !arguments.DryRun && settings.PrivateKey is not null)
+        if (!settings.CanPayWithTempo && !arguments.DryRun && settings.Key is not null)
         {
             await environment.Error.WriteLineAsync("warning: a key is configured but no RPC URL or chain id (MPP_RPC_URL, MPP_CHAIN_ID): Tempo payments are off.").ConfigureAwait(false);
         }
