@@ -212,31 +212,25 @@ public sealed class MppTestPayments
             return Fail(PaymentProblemTypes.VerificationFailed, "The transaction stays valid past the challenge's expiry.", challenge);
         }
 
-        if (tx.Calls.Count != 1)
+        if (SponsorRefusal(tx, challenge) is { } sponsorRefusal)
         {
-            return Fail(PaymentProblemTypes.VerificationFailed, "The test kit expects exactly one transfer call (splits are not supported).", challenge);
+            return sponsorRefusal;
         }
 
-        var call = tx.Calls[0];
-        var data = call.Data;
-        if (call.To != EvmAddress.Parse(CurrencyOf(route)) || data.Length != 100 || !data.AsSpan(0, 4).SequenceEqual(Abi.TransferWithMemoSelector))
-        {
-            return Fail(PaymentProblemTypes.VerificationFailed, "The transaction does not call transferWithMemo on the challenge's token.", challenge);
-        }
-
-        var args = data.AsSpan(4);
-        if (EvmWords.Address(args, 0) != EvmAddress.Parse(RecipientOf(route)))
-        {
-            return Fail(PaymentProblemTypes.VerificationFailed, "The transfer goes to another recipient.", challenge);
-        }
-
-        if (EvmWords.Uint(args, 1) != route.Amount)
-        {
-            return Fail(PaymentProblemTypes.VerificationFailed, $"The transfer moves {EvmWords.Uint(args, 1)}, not {route.Amount}.", challenge);
-        }
-
-        return MemoAccepted(challenge, route, EvmWords.Bytes32(args, 2)) ? null : Fail(PaymentProblemTypes.VerificationFailed, "The transfer's memo is not the route's memo nor bound to this challenge.", challenge);
+        return TempoPaymentRules.CallsProblem(tx.Calls, [ExpectedTransfer(route)], challenge) is { } callsProblem
+            ? Fail(PaymentProblemTypes.VerificationFailed, callsProblem, challenge)
+            : null;
     }
+
+    /// <summary>A sponsored transaction beyond what the kit, as fee payer, pays gas for (<see cref="SponsorPolicy"/>).</summary>
+    private TestVerification? SponsorRefusal(SignedTempoTransaction tx, PaymentChallenge challenge)
+        => tx.Sponsored && TempoSponsor.PolicyProblem(tx, _ledger.ChainTime, challenge.Expires, SponsorPolicy.For(tx.ChainId)) is { } problem
+            ? Fail(PaymentProblemTypes.VerificationFailed, problem, challenge)
+            : null;
+
+    /// <summary>The one transfer a route's charge asks for (the kit offers no splits).</summary>
+    private ExpectedTransfer ExpectedTransfer(TestRoute route)
+        => new(EvmAddress.Parse(CurrencyOf(route)), EvmAddress.Parse(RecipientOf(route)), route.Amount, route.Memo is null ? null : Hex.Decode(route.Memo), PlainTransferAllowed: false);
 
     private TestVerification ChargeHash(PaymentCredential credential, TestRoute route, string? hash)
     {
@@ -256,12 +250,7 @@ public sealed class MppTestPayments
             return mismatch;
         }
 
-        var token = EvmAddress.Parse(CurrencyOf(route));
-        var topic = Hex.Encode(Abi.TransferWithMemoTopic);
-        var recipient = EvmWords.AddressTopic(EvmAddress.Parse(RecipientOf(route)));
-        var paid = record.Logs.Any(l => l.Address == token && l.Topics.Count == 4 && l.Topics[0] == topic && l.Topics[2] == recipient
-            && Hex.DecodeQuantity(l.Data) == route.Amount && MemoAccepted(challenge, route, Hex.Decode(l.Topics[3])));
-        if (!paid)
+        if (!TempoPaymentRules.LogsPay(record.Logs.Select(l => (l.Address, l.Topics, l.Data)), ExpectedTransfer(route), challenge))
         {
             return Fail(PaymentProblemTypes.VerificationFailed, "The transaction has no matching TransferWithMemo.", challenge);
         }
@@ -309,18 +298,6 @@ public sealed class MppTestPayments
         }
 
         return Settled(Receipt(hash, challenge, extra), billed: true);
-    }
-
-    private static bool MemoAccepted(PaymentChallenge challenge, TestRoute route, byte[] memo)
-    {
-        if (route.Memo is not null)
-        {
-            return string.Equals(Hex.Encode(memo), route.Memo, StringComparison.OrdinalIgnoreCase);
-        }
-
-        // The attribution memo: tag, version, server fingerprint and challenge nonce are checked; the client bytes are free.
-        var expected = AttributionMemo.Create(challenge.Realm, challenge.Id);
-        return memo.AsSpan(0, 15).SequenceEqual(expected.AsSpan(0, 15)) && memo.AsSpan(25).SequenceEqual(expected.AsSpan(25));
     }
 
     // ------------------------------------------------------------------ session
@@ -377,6 +354,11 @@ public sealed class MppTestPayments
         if (tx!.Sender != descriptor.Payer || tx.Sponsored != route.FeePayer || tx.Calls.Count != 1 || tx.Calls[0].To != _ledger.EscrowAddress)
         {
             return Fail(PaymentProblemTypes.VerificationFailed, "The open transaction is not the payer's single escrow call (or its fee sponsorship does not match the route).", challenge);
+        }
+
+        if (SponsorRefusal(tx, challenge) is { } sponsorRefusal)
+        {
+            return sponsorRefusal;
         }
 
         var data = tx.Calls[0].Data;
@@ -500,6 +482,11 @@ public sealed class MppTestPayments
         if (tx!.Sender != descriptor.Payer || tx.Calls.Count != 1 || tx.Calls[0].To != _ledger.EscrowAddress || !tx.Calls[0].Data.AsSpan().SequenceEqual(Escrow.TopUp(descriptor, additional)))
         {
             return Fail(PaymentProblemTypes.VerificationFailed, "The top-up transaction is not the payer's topUp of this channel by additionalDeposit.", challenge);
+        }
+
+        if (SponsorRefusal(tx, challenge) is { } sponsorRefusal)
+        {
+            return sponsorRefusal;
         }
 
         if (_ledger.WithChannel(channelId, c => c is null || c.Closed))

@@ -18,12 +18,15 @@ internal sealed class CliTestHost : IDisposable
 
     public Func<HttpMessageHandler>? PrimaryHandler { get; set; }
 
+    /// <summary>Plays the terminal's no-echo prompt (null: stdin is not a terminal, as in CI).</summary>
+    public Func<string, string?>? ReadSecret { get; set; }
+
     public async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
         var variables = new Dictionary<string, string>(Variables) { ["MPP_HOME"] = Home };
-        var environment = new CliEnvironment(output, error, name => variables.GetValueOrDefault(name), Home, interactive: false) { PrimaryHandler = PrimaryHandler };
+        var environment = new CliEnvironment(output, error, name => variables.GetValueOrDefault(name), Home, interactive: false) { PrimaryHandler = PrimaryHandler, ReadSecret = ReadSecret };
         var code = await MppCli.RunAsync(args, environment, CancellationToken.None);
         return (code, output.ToString(), error.ToString());
     }

@@ -116,21 +116,132 @@ public sealed class CliTests
     }
 
     [Test]
-    public async Task Keys_new_save_writes_an_owner_only_file_and_never_overwrites_it()
+    public async Task Keys_new_plain_save_writes_an_owner_only_hex_file_with_a_warning_and_never_overwrites_it()
     {
         using var host = new CliTestHost();
         var path = Path.Combine(host.Home, "keys", "agent.key");
-        var (code, output, _) = await host.RunAsync("keys", "new", "--save", path);
+        var (code, output, error) = await host.RunAsync("keys", "new", "--plain", "--save", path);
         Assert.That(code, Is.EqualTo(ExitCodes.Ok));
+        Assert.That(error, Does.Contain("not encrypted"));
         Assert.That(output, Does.Not.Contain(File.ReadAllText(path).Trim()), "the saved key is not printed");
+        AssertOwnerOnly(path);
+
+        var address = output.Trim();
+        var reread = await host.RunAsync("keys", "address", "--key-file", path);
+        Assert.That(reread.Output.Trim(), Is.EqualTo(address));
+        Assert.That(reread.Error, Does.Contain("plain hex key, unencrypted"), "a hex key still works, with a warning on stderr");
+        Assert.That((await host.RunAsync("keys", "new", "--plain", "--save", path)).ExitCode, Is.EqualTo(ExitCodes.Usage), "an existing key file is never overwritten");
+    }
+
+    [Test]
+    public async Task Keys_new_writes_an_encrypted_keystore_that_opens_only_with_its_passphrase()
+    {
+        using var host = new CliTestHost();
+        host.Variables["MPP_KEY_PASSWORD"] = "correct horse battery";
+        var (code, output, error) = await host.RunAsync("keys", "new", "--json");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), error);
+        var result = JsonNode.Parse(output)!;
+        var address = result["address"]!.GetValue<string>();
+        var path = result["keyFile"]!.GetValue<string>();
+        Assert.That(path, Is.EqualTo(Path.Combine(host.Home, "keys", address + ".json")));
+        AssertOwnerOnly(path);
+        var keystore = JsonNode.Parse(File.ReadAllText(path))!;
+        Assert.That((keystore["version"]!.GetValue<int>(), keystore["crypto"]!["kdf"]!.GetValue<string>()), Is.EqualTo((3, "scrypt")));
+        Assert.That(output + error, Does.Not.Contain("correct horse"));
+
+        var opened = await host.RunAsync("keys", "address", "--key-file", path);
+        Assert.That(opened.Output.Trim(), Is.EqualTo(address), opened.Error);
+        Assert.That(opened.Error, Does.Not.Contain("warning"));
+
+        host.Variables["MPP_KEY_PASSWORD"] = "wrong";
+        var wrong = await host.RunAsync("keys", "address", "--key-file", path);
+        Assert.That(wrong.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(wrong.Error, Does.Contain("passphrase does not open"));
+        Assert.That(wrong.Error, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public async Task A_keystore_passphrase_comes_from_the_password_file_then_the_environment_then_the_terminal()
+    {
+        using var host = new CliTestHost();
+        var keystore = Path.Combine(TestContext.CurrentContext.TestDirectory, "keystore-pbkdf2.json");
+        var passwordFile = Path.Combine(host.Home, "password.txt");
+        await File.WriteAllTextAsync(passwordFile, "testpassword\n");
+        host.Variables["MPP_KEY_PASSWORD"] = "wrong";
+
+        var fromFile = await host.RunAsync("keys", "address", "--key-file", keystore, "--password-file", passwordFile);
+        Assert.That(fromFile.ExitCode, Is.EqualTo(ExitCodes.Ok), fromFile.Error);
+        var address = fromFile.Output.Trim();
+
+        Assert.That((await host.RunAsync("keys", "address", "--key-file", keystore)).ExitCode, Is.EqualTo(ExitCodes.Usage), "the environment's wrong passphrase");
+
+        host.Variables.Remove("MPP_KEY_PASSWORD");
+        var none = await host.RunAsync("keys", "address", "--key-file", keystore);
+        Assert.That(none.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(none.Error, Does.Contain("MPP_KEY_PASSWORD"), "no terminal and no passphrase: says where one can come from");
+
+        var prompts = new List<string>();
+        host.ReadSecret = prompt =>
+        {
+            prompts.Add(prompt);
+            return "testpassword";
+        };
+        var asked = await host.RunAsync("keys", "address", "--key-file", keystore);
+        Assert.That(asked.Output.Trim(), Is.EqualTo(address), asked.Error);
+        Assert.That(prompts, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Keys_import_encrypts_a_hex_key_and_copies_a_keystore_after_opening_it()
+    {
+        using var host = new CliTestHost();
+        host.Variables["MPP_KEY_PASSWORD"] = "testpassword";
+        var hexFile = Path.Combine(host.Home, "old.key");
+        await File.WriteAllTextAsync(hexFile, Key + "\n");
+
+        var imported = await host.RunAsync("keys", "import", hexFile, "--json");
+        Assert.That(imported.ExitCode, Is.EqualTo(ExitCodes.Ok), imported.Error);
+        var keyFile = JsonNode.Parse(imported.Output)!["keyFile"]!.GetValue<string>();
+        Assert.That(File.ReadAllText(keyFile), Does.Not.Contain(Key[2..]));
+        Assert.That(imported.Error, Does.Contain("still holds the key in the clear"));
+        Assert.That((await host.RunAsync("keys", "address", "--key-file", keyFile)).Output.Trim(), Is.EqualTo(Address));
+
+        var spec = Path.Combine(TestContext.CurrentContext.TestDirectory, "keystore-pbkdf2.json");
+        var copied = await host.RunAsync("keys", "import", spec, "--save", Path.Combine(host.Home, "spec.json"));
+        Assert.That(copied.ExitCode, Is.EqualTo(ExitCodes.Ok), copied.Error);
+        Assert.That(File.ReadAllText(Path.Combine(host.Home, "spec.json")).Trim(), Is.EqualTo(File.ReadAllText(spec).Trim()));
+
+        host.Variables["MPP_KEY_PASSWORD"] = "wrong";
+        var refused = await host.RunAsync("keys", "import", spec, "--save", Path.Combine(host.Home, "refused.json"));
+        Assert.That(refused.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(File.Exists(Path.Combine(host.Home, "refused.json")), Is.False, "a keystore that does not open is not imported");
+
+        await File.WriteAllTextAsync(hexFile, "0x1234");
+        var bad = await host.RunAsync("keys", "import", hexFile);
+        Assert.That((bad.ExitCode, bad.Error.Contains("64 hex digits", StringComparison.Ordinal)), Is.EqualTo((ExitCodes.Usage, true)));
+    }
+
+    [Test]
+    public async Task A_corrupt_keystore_file_is_explained_without_a_stack_trace()
+    {
+        using var host = new CliTestHost();
+        host.Variables["MPP_KEY_PASSWORD"] = "pass";
+        var path = Path.Combine(host.Home, "broken.json");
+        await File.WriteAllTextAsync(path, """{ "version": 3, "crypto": { "cipher": "aes-128-ctr" """);
+
+        var (code, _, error) = await host.RunAsync("keys", "address", "--key-file", path);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("cannot be opened").And.Contain("not JSON"));
+        Assert.That(error, Does.Not.Contain("   at "));
+    }
+
+    private static void AssertOwnerOnly(string path)
+    {
         if (!OperatingSystem.IsWindows())
         {
             Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
         }
-
-        var address = output.Trim();
-        Assert.That((await host.RunAsync("keys", "address", "--key-file", path)).Output.Trim(), Is.EqualTo(address));
-        Assert.That((await host.RunAsync("keys", "new", "--save", path)).ExitCode, Is.EqualTo(ExitCodes.Usage), "an existing key file is never overwritten");
     }
 
     [Test]

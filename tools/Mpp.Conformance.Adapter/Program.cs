@@ -1,9 +1,11 @@
 // The conformance adapter: one JSON request on stdin, one JSON response on stdout
-// (ABI: ../shared/conformance/README.md). It only maps JSON to and from the SDK's public API;
-// parsing, formatting and validation are the SDK's own.
+// (ABI: ../shared/conformance/README.md). It only maps JSON to and from the SDK's public API and,
+// for the server-role Tempo operations, the test kit's (TempoOperations.cs); parsing, formatting,
+// validation and verification are the SDK's and the kit's own.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Mpp.Client;
 using Mpp.Client.Protocol;
 
 Console.OutputEncoding = new UTF8Encoding(false);
@@ -43,6 +45,8 @@ internal static class Adapter
         ["base64url.encode"] = ("encoding_error", input => new JsonObject { ["text"] = Base64UrlCodec.EncodeUtf8(Text(input)) }),
         ["base64url.decode"] = ("encoding_error", input => new JsonObject { ["text"] = Base64UrlCodec.DecodeUtf8(Text(input)) }),
         ["challenge.id"] = ("generation_error", ChallengeId),
+        ["tempo.receipt.verify"] = ("verification_error", TempoOperations.VerifyReceipt),
+        ["tempo.fee_payer.cosign"] = ("verification_error", TempoOperations.Cosign),
     };
 
     public static JsonObject Run(string op, JsonElement input)
@@ -61,6 +65,14 @@ internal static class Adapter
             return Error(operation.ErrorType, ex.Message);
         }
         catch (ArgumentException ex)
+        {
+            return Error(operation.ErrorType, ex.Message);
+        }
+        catch (FormatException ex)
+        {
+            return Error(operation.ErrorType, ex.Message);
+        }
+        catch (MppException ex)
         {
             return Error(operation.ErrorType, ex.Message);
         }

@@ -13,7 +13,7 @@ namespace Mpp.Client.Testing.Chain;
 /// </summary>
 internal sealed class SignedTempoTransaction
 {
-    private SignedTempoTransaction()
+    internal SignedTempoTransaction()
     {
     }
 
@@ -49,6 +49,15 @@ internal sealed class SignedTempoTransaction
     public required byte[] SenderSigningPreimage { get; init; }
 
     public required EvmAddress Sender { get; init; }
+
+    /// <summary>Gets the exact encodings of the first ten fields (chain id … validAfter), as a co-signer re-uses them.</summary>
+    public required IReadOnlyList<byte[]> CommonItems { get; init; }
+
+    /// <summary>Gets the exact encoding of the authorization list (always empty here).</summary>
+    public required byte[] AuthorizationListItem { get; init; }
+
+    /// <summary>Gets the sender's 65-byte signature r ‖ s ‖ v.</summary>
+    public required byte[] SenderSignature { get; init; }
 
     /// <summary><c>keccak256(senderSigningPreimage ‖ sender)</c>: the expiring-nonce hash a channel open binds (protocol.md §3.3.2).</summary>
     public byte[] ExpiringNonceHash() => Keccak.Hash([.. SenderSigningPreimage, .. Sender.ToBytes()]);
@@ -106,9 +115,14 @@ internal sealed class SignedTempoTransaction
             calls.Add(new TempoCall(EvmAddress.FromBytes(call.Items[0].Payload), call.Items[1].AsInteger(), call.Items[2].Payload));
         }
 
-        if (!f[5].IsList || f[5].Items.Count != 0 || !f[12].IsList || f[12].Items.Count != 0)
+        if (!f[5].IsList || f[5].Items.Count != 0)
         {
-            throw new FormatException("Access lists and authorization lists are not supported by the test kit.");
+            throw new FormatException("The access list is not allowed: the test kit (and a sponsor) accepts none.");
+        }
+
+        if (!f[12].IsList || f[12].Items.Count != 0)
+        {
+            throw new FormatException("The authorization list is not allowed: the test kit (and a sponsor) accepts none.");
         }
 
         var signatureBytes = f[13].Payload;
@@ -138,9 +152,11 @@ internal sealed class SignedTempoTransaction
         }
         else
         {
-            if (feeToken is not null || f[11].Payload.Length != 20)
+            // A fee token here is not part of what the sender signed (form A leaves it empty); it is read so the sponsor
+            // policy can refuse it by name (TempoSponsor).
+            if (f[11].IsList || f[11].Payload.Length != 20)
             {
-                throw new FormatException("The 0x78 hand-off form has an empty fee token and the sender's address in the fee-payer slot.");
+                throw new FormatException("The 0x78 hand-off form has the sender's address in the fee-payer slot.");
             }
 
             declaredSender = EvmAddress.FromBytes(f[11].Payload);
@@ -170,6 +186,9 @@ internal sealed class SignedTempoTransaction
             Sponsored = type == 0x78,
             SenderSigningPreimage = preimage,
             Sender = sender,
+            CommonItems = [.. f.Take(10).Select(i => i.Encoded)],
+            AuthorizationListItem = f[12].Encoded,
+            SenderSignature = signatureBytes,
         };
     }
 }
