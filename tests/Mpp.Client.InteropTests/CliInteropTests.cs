@@ -14,8 +14,17 @@ public sealed class CliInteropTests
 {
     private string _home = null!;
 
+    private const string Passphrase = "interop passphrase";
+
+    /// <summary>A home whose config names an encrypted keystore of the payer's key, as `mpp keys import` leaves it.</summary>
     [SetUp]
-    public void CreateHome() => _home = Directory.CreateTempSubdirectory("mpp-cli-").FullName;
+    public void CreateHome()
+    {
+        _home = Directory.CreateTempSubdirectory("mpp-cli-").FullName;
+        using var payer = PrivateKeySigner.FromHex(ReferenceServer.PayerKey);
+        File.WriteAllText(Path.Combine(_home, "payer.json"), payer.ToKeystoreJson(Passphrase, new Nethereum.KeyStore.Model.ScryptParams { Dklen = 32, N = 4096, R = 8, P = 1 }));
+        File.WriteAllText(Path.Combine(_home, "config.json"), """{ "keyFile": "payer.json" }""");
+    }
 
     [TearDown]
     public void DeleteHome() => Directory.Delete(_home, recursive: true);
@@ -28,6 +37,7 @@ public sealed class CliInteropTests
 
         Assert.That(run.ExitCode, Is.Zero, run.Error);
         Assert.That(run.Error, Does.Contain("plain HTTP"), "plain HTTP to loopback is accepted with a warning");
+        Assert.That(run.Error, Does.Not.Contain("plain hex key"), "the key came from the encrypted keystore");
         var json = JsonNode.Parse(run.Output)!;
         Assert.That((json["status"]!.GetValue<int>(), json["outcome"]!.GetValue<string>(), json["paid"]!.GetValue<bool>()), Is.EqualTo((200, "paid", true)));
         Assert.That(json["amount"]!["units"]!.GetValue<string>(), Is.EqualTo("10000"));
@@ -143,7 +153,8 @@ public sealed class CliInteropTests
         }
 
         start.Environment["MPP_HOME"] = _home;
-        start.Environment["MPP_PRIVATE_KEY"] = ReferenceServer.PayerKey;
+        start.Environment.Remove("MPP_PRIVATE_KEY"); // the keystore named in the home's config is the key
+        start.Environment["MPP_KEY_PASSWORD"] = Passphrase;
         start.Environment["MPP_RPC_URL"] = ReferenceServer.RpcUrl.ToString();
         start.Environment["MPP_CHAIN_ID"] = ReferenceServer.ChainId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;

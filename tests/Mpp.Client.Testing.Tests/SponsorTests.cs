@@ -38,7 +38,7 @@ public sealed class SponsorTests
         var challenge = PaymentChallenge.Parse(vector.GetProperty("challenge").GetProperty("wwwAuthenticate").GetString()!);
         var envelope = SignedTempoTransaction.Decode(Hex.Decode(Credential(vector).GetProperty("payload").GetProperty("signature").GetString()!));
         var now = envelope.ValidBefore - validFor;
-        var changed = gas == 500_000 ? envelope : CopyWithGas(envelope, gas);
+        var changed = envelope with { Gas = gas };
         var feePayer = new CountingSigner();
 
         var ex = Assert.ThrowsAsync<FormatException>(() => TempoSponsor.CosignAsync(changed, TempoPaymentRules.Expected(ChargeRequest.Read(challenge)), null, EvmAddress.Parse(TempoAssets.PathUsdAddress), feePayer, now, CancellationToken.None));
@@ -72,28 +72,6 @@ public sealed class SponsorTests
         Assert.Throws<FormatException>(() => TempoPaymentRules.VerifyReceipt(challenge, hash, JsonDocument.Parse(Receipt(withMemo, AttributionMemo.Create("other.example.com", "challenge-123"))).RootElement), "another realm");
         Assert.Throws<FormatException>(() => TempoPaymentRules.VerifyReceipt(challenge, "0x" + new string('2', 64), JsonDocument.Parse(Receipt(withMemo, bound)).RootElement), "another transaction");
     }
-
-    private static SignedTempoTransaction CopyWithGas(SignedTempoTransaction envelope, long gas) => new()
-    {
-        Raw = envelope.Raw,
-        Hash = envelope.Hash,
-        ChainId = envelope.ChainId,
-        MaxPriorityFeePerGas = envelope.MaxPriorityFeePerGas,
-        MaxFeePerGas = envelope.MaxFeePerGas,
-        Gas = gas,
-        Calls = envelope.Calls,
-        NonceKey = envelope.NonceKey,
-        Nonce = envelope.Nonce,
-        ValidBefore = envelope.ValidBefore,
-        ValidAfter = envelope.ValidAfter,
-        FeeToken = envelope.FeeToken,
-        Sponsored = envelope.Sponsored,
-        SenderSigningPreimage = envelope.SenderSigningPreimage,
-        Sender = envelope.Sender,
-        CommonItems = envelope.CommonItems,
-        AuthorizationListItem = envelope.AuthorizationListItem,
-        SenderSignature = envelope.SenderSignature,
-    };
 
     private static JsonElement Load(string file)
         => JsonDocument.Parse(File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "Vectors", file))).RootElement.Clone();

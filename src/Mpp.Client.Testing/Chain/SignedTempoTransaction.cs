@@ -11,9 +11,9 @@ namespace Mpp.Client.Testing.Chain;
 /// form when the server sponsors fees. Decoding recovers the sender from the secp256k1 signature over the sender's
 /// signing preimage, rebuilt from the exact item bytes received.
 /// </summary>
-internal sealed class SignedTempoTransaction
+internal sealed record SignedTempoTransaction
 {
-    internal SignedTempoTransaction()
+    private SignedTempoTransaction()
     {
     }
 
