@@ -124,6 +124,22 @@ public sealed class SigningDifferentialTests
     }
 
     [Test]
+    public async Task One_signer_shared_by_concurrent_callers_gives_each_the_same_signature_as_alone()
+    {
+        using var signer = PrivateKeySigner.FromBytes(Bytes32("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
+        var hashes = Enumerable.Range(0, 400).Select(i => Keccak.Hash("concurrent " + i)).ToArray();
+        var alone = hashes.Select(h => signer.SignHashAsync(h, default).AsTask().Result.ToRsv()).ToArray();
+
+        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+            hashes.Select((h, i) => (i, Rsv: signer.SignHashAsync(h, default).AsTask().Result.ToRsv())).Where(x => x.i % 8 == worker).ToArray())));
+
+        foreach (var (i, rsv) in together.SelectMany(t => t))
+        {
+            Assert.That(rsv, Is.EqualTo(alone[i]), $"hash {i}");
+        }
+    }
+
+    [Test]
     public void A_generated_key_signs_and_recovers_and_differs_each_time()
     {
         using var one = PrivateKeySigner.Generate();
