@@ -7,10 +7,11 @@ using Nethereum.Signer;
 namespace Mpp.Client.Tempo.Tests;
 
 /// <summary>
-/// Three secp256k1 implementations against each other: our <see cref="PrivateKeySigner"/> (NBitcoin.Secp256k1 through our
-/// code), NBitcoin.Secp256k1 called directly, and Nethereum's <see cref="EthECKey"/> on its default path (BouncyCastle's
-/// deterministic ECDSA with RFC 6979, low-s normalisation and a recovery id found by trial recovery: an independent
-/// implementation). Every signature is also recovered, by NBitcoin and by Nethereum, back to the signing key's address.
+/// Four secp256k1 signers against each other: our <see cref="PrivateKeySigner"/> on its default back end (bitcoin-core's
+/// libsecp256k1, native) and on its managed fallback (NBitcoin.Secp256k1 through our code), NBitcoin.Secp256k1 called
+/// directly, and Nethereum's <see cref="EthECKey"/> on its default path (BouncyCastle's deterministic ECDSA with RFC 6979,
+/// low-s normalisation and a recovery id found by trial recovery: an independent implementation). Every signature is also
+/// recovered, by both back ends and by Nethereum, back to the signing key's address.
 /// </summary>
 public sealed class SigningDifferentialTests
 {
@@ -31,7 +32,15 @@ public sealed class SigningDifferentialTests
     ];
 
     [Test]
-    public void Ten_thousand_random_keys_and_hashes_sign_identically_in_all_three_and_recover_to_the_key()
+    public void The_default_back_end_on_this_platform_is_the_native_libsecp256k1()
+    {
+        // Secp256k1.Net ships libsecp256k1 for linux-x64 (CI's platform): falling back here would silently cost ~10x per signature.
+        Assert.That(Secp256k1Engine.Default.Name, Does.StartWith("libsecp256k1"), "the native libsecp256k1 did not load; the signer fell back to the managed port");
+        Assert.That(Secp256k1Engine.Choose("managed"), Is.SameAs(Secp256k1Engine.Managed), "MPP_SECP256K1=managed must never load native code");
+    }
+
+    [Test]
+    public void Ten_thousand_random_keys_and_hashes_sign_identically_in_all_four_and_recover_to_the_key()
     {
         var random = new Random(20261122);
         var key = new byte[32];
@@ -47,13 +56,16 @@ public sealed class SigningDifferentialTests
             random.NextBytes(hash);
             var context = $"pair {i}: key {Convert.ToHexString(key)}, hash {Convert.ToHexString(hash)}";
             var ours = SignOurs(key, hash, out var address);
+            var managed = SignOurs(key, hash, out _, Secp256k1Engine.Managed);
             var direct = SignNBitcoin(key, hash);
             var nethereum = SignNethereum(key, hash);
 
+            Assert.That(ours.ToRsv(), Is.EqualTo(managed.ToRsv()), context);
             Assert.That(ours.ToRsv(), Is.EqualTo(direct), context);
             Assert.That(ours.ToRsv(), Is.EqualTo(nethereum), context);
             Assert.That(new BigInteger(ours.S.Span, isUnsigned: true, isBigEndian: true), Is.LessThanOrEqualTo(HalfN), context);
             Assert.That(ours.RecoverAddress(hash), Is.EqualTo(address), context);
+            Assert.That(RecoverManaged(ours, hash), Is.EqualTo(address), context);
             if (i % 10 == 0)
             {
                 // Nethereum's (BouncyCastle) recovery is slow; one pair in ten is plenty on top of NBitcoin's recovery above.
@@ -63,7 +75,7 @@ public sealed class SigningDifferentialTests
     }
 
     [Test]
-    public void Edge_keys_and_hashes_sign_like_nbitcoin_and_nethereum_and_recover_to_the_key(
+    public void Edge_keys_and_hashes_sign_like_nethereum_and_recover_to_the_key(
         [ValueSource(nameof(EdgeKeys))] string keyHex,
         [ValueSource(nameof(EdgeHashes))] string hashHex)
     {
@@ -71,23 +83,26 @@ public sealed class SigningDifferentialTests
         var hash = Bytes32(hashHex);
 
         var ours = SignOurs(key, hash, out var address);
+        var managed = SignOurs(key, hash, out _, Secp256k1Engine.Managed);
         var nethereum = SignNethereum(key, hash);
 
-        Assert.That(ours.ToRsv(), Is.EqualTo(SignNBitcoin(key, hash)));
+        // libsecp256k1 reduces the hash mod n before RFC 6979 (bits2octets, §2.3.4), as BouncyCastle and viem do.
+        Assert.That(ours.ToRsv(), Is.EqualTo(nethereum));
         Assert.That(new BigInteger(ours.S.Span, isUnsigned: true, isBigEndian: true), Is.LessThanOrEqualTo(HalfN));
         Assert.That(ours.RecoverAddress(hash), Is.EqualTo(address));
+        Assert.That(RecoverManaged(ours, hash), Is.EqualTo(address));
         Assert.That(RecoverNethereum(ours, hash), Is.EqualTo(address.ToString()));
+        Assert.That(managed.ToRsv(), Is.EqualTo(SignNBitcoin(key, hash)));
+        Assert.That(managed.RecoverAddress(hash), Is.EqualTo(address));
         if (new BigInteger(hash, isUnsigned: true, isBigEndian: true) < N)
         {
-            Assert.That(ours.ToRsv(), Is.EqualTo(nethereum));
+            Assert.That(managed.ToRsv(), Is.EqualTo(ours.ToRsv()));
         }
         else
         {
-            // A hash ≥ n: libsecp256k1 (and its NBitcoin port) feeds the hash to RFC 6979 as it is, BouncyCastle reduces it
-            // mod n first (RFC 6979 §2.3.4 bits2octets), so the nonces differ. Both signatures are valid for the same key;
-            // a keccak output is ≥ n with probability about 2^-128.
-            var theirs = EvmSignature.FromRsv(nethereum);
-            Assert.That(theirs.RecoverAddress(hash), Is.EqualTo(address));
+            // A hash ≥ n: the managed fallback (NBitcoin.Secp256k1 3.1.1) feeds the unreduced hash to RFC 6979, so its
+            // nonce differs; both signatures are valid for the same key. A keccak output is ≥ n with probability ~2^-128.
+            Assert.That(managed.ToRsv(), Is.Not.EqualTo(ours.ToRsv()));
         }
     }
 
@@ -98,6 +113,7 @@ public sealed class SigningDifferentialTests
     public void Keys_outside_1_to_n_minus_1_are_refused(string keyHex)
     {
         Assert.Throws<ArgumentException>(() => PrivateKeySigner.FromBytes(Bytes32(keyHex)));
+        Assert.Throws<ArgumentException>(() => PrivateKeySigner.FromBytes(Bytes32(keyHex), Secp256k1Engine.Managed));
         Assert.Throws<ArgumentException>(() => PrivateKeySigner.FromHex(Hex32(BigInteger.Parse("0" + keyHex, NumberStyles.HexNumber, CultureInfo.InvariantCulture))));
     }
 
@@ -121,6 +137,7 @@ public sealed class SigningDifferentialTests
         var signature = new EvmSignature(Bytes32(rHex), Bytes32(sHex), 0);
 
         Assert.Throws<ArgumentException>(() => signature.RecoverAddress(new byte[32]));
+        Assert.That(Secp256k1Engine.Managed.TryRecover(new byte[32], Bytes32(rHex).Concat(Bytes32(sHex)).ToArray(), 0, new byte[64]), Is.False);
     }
 
     [Test]
@@ -150,11 +167,18 @@ public sealed class SigningDifferentialTests
         Assert.That(one.SignHashAsync(hash, default).AsTask().Result.RecoverAddress(hash), Is.EqualTo(one.Address));
     }
 
-    private static EvmSignature SignOurs(byte[] key, byte[] hash, out EvmAddress address)
+    private static EvmSignature SignOurs(byte[] key, byte[] hash, out EvmAddress address, Secp256k1Engine? engine = null)
     {
-        using var signer = PrivateKeySigner.FromBytes(key);
+        using var signer = PrivateKeySigner.FromBytes(key, engine ?? Secp256k1Engine.Default);
         address = signer.Address;
         return signer.SignHashAsync(hash, default).AsTask().GetAwaiter().GetResult();
+    }
+
+    private static EvmAddress RecoverManaged(EvmSignature signature, byte[] hash)
+    {
+        Span<byte> publicKey = stackalloc byte[64];
+        Assert.That(Secp256k1Engine.Managed.TryRecover(hash, [.. signature.R.Span, .. signature.S.Span], signature.YParity, publicKey), Is.True);
+        return Secp256k1Engine.AddressOf(publicKey);
     }
 
     private static byte[] SignNBitcoin(byte[] key, byte[] hash)

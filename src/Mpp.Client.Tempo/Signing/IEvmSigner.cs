@@ -1,5 +1,3 @@
-using NBitcoin.Secp256k1;
-
 namespace Mpp.Client.Tempo;
 
 /// <summary>
@@ -64,13 +62,13 @@ public sealed class EvmSignature
         Span<byte> compact = stackalloc byte[64];
         R.Span.CopyTo(compact);
         S.Span.CopyTo(compact[32..]);
-        if (!SecpRecoverableECDSASignature.TryCreateFromCompact(compact, YParity, out var signature)
-            || !ECPubKey.TryRecover(Context.Instance, signature, hash, out var publicKey))
+        Span<byte> publicKey = stackalloc byte[64];
+        if (!Secp256k1Engine.Default.TryRecover(hash, compact, YParity, publicKey))
         {
             throw new ArgumentException("The signature recovers to no public key (r or s out of range, or r not on the curve).");
         }
 
-        return Secp256k1Keys.AddressOf(publicKey);
+        return Secp256k1Engine.AddressOf(publicKey);
     }
 
     /// <summary>Reads a 65-byte <c>r ‖ s ‖ v</c> signature (v = 0, 1, 27 or 28).</summary>

@@ -1,25 +1,34 @@
 using System.Security.Cryptography;
-using Mpp.Client.Tempo.Evm;
-using NBitcoin.Secp256k1;
 
 namespace Mpp.Client.Tempo;
 
 /// <summary>
-/// A signer holding a private key in memory, signing with NBitcoin.Secp256k1 (the C# port of libsecp256k1 that
-/// Nethereum.Signer uses on .NET 5 and later): RFC 6979 nonces (HMAC-SHA256), low-s (EIP-2) and the recovery id from the
-/// signing itself. The key lives in one <c>ECPrivKey</c>, never logged or shown by <see cref="ToString"/>, and is cleared
-/// on <see cref="Dispose"/>; the byte arrays it is read from are zeroed as soon as it is made.
+/// A signer holding a private key in memory, signing with bitcoin-core's libsecp256k1 (native, through Secp256k1.Net),
+/// or with NBitcoin.Secp256k1, its managed port, where the native library cannot load or <c>MPP_SECP256K1=managed</c>
+/// asks for it: RFC 6979 nonces (HMAC-SHA256), low-s (EIP-2) and the recovery id from the signing itself; both give the
+/// same bytes. The key lives in one pinned array, never logged or shown by <see cref="ToString"/>, and zeroed on
+/// <see cref="Dispose"/>; the byte arrays it is read from are zeroed as soon as it is copied.
 /// </summary>
 public sealed class PrivateKeySigner : IEvmSigner, IDisposable
 {
     private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
-    private readonly ECPrivKey _key;
+    private readonly byte[] _key;
+    private readonly Secp256k1Engine _engine;
     private bool _disposed;
 
-    private PrivateKeySigner(ECPrivKey key)
+    private PrivateKeySigner(ReadOnlySpan<byte> key, Secp256k1Engine engine)
     {
-        _key = key;
-        Address = Secp256k1Keys.AddressOf(key.CreatePubKey());
+        _engine = engine;
+        Span<byte> publicKey = stackalloc byte[64];
+        if (key.Length != 32 || !engine.TryPublicKey(key, publicKey))
+        {
+            throw new ArgumentException("The private key is not a valid secp256k1 key (it must be 32 bytes in [1, n)).", nameof(key));
+        }
+
+        // Pinned so the GC never leaves a copy behind when it compacts; zeroed on Dispose.
+        _key = GC.AllocateUninitializedArray<byte>(32, pinned: true);
+        key.CopyTo(_key);
+        Address = Secp256k1Engine.AddressOf(publicKey);
     }
 
     /// <inheritdoc />
@@ -35,9 +44,9 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
             while (true)
             {
                 RandomNumberGenerator.Fill(bytes);
-                if (ECPrivKey.TryCreate(bytes, Context.Instance, out var key))
+                if (Secp256k1Engine.Default.IsValidKey(bytes))
                 {
-                    return new PrivateKeySigner(key); // 0 or ≥ n (chance about 2^-128) draws again
+                    return new PrivateKeySigner(bytes, Secp256k1Engine.Default); // 0 or ≥ n (chance about 2^-128) draws again
                 }
             }
         }
@@ -58,10 +67,14 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
             throw new ArgumentException("A secp256k1 private key is 32 bytes.", nameof(key));
         }
 
-        return ECPrivKey.TryCreate(key, Context.Instance, out var privateKey)
-            ? new PrivateKeySigner(privateKey)
-            : throw new ArgumentException("The private key is not a valid secp256k1 key (it must be in [1, n)).", nameof(key));
+        return FromBytes(key, Secp256k1Engine.Default);
     }
+
+    /// <summary>A signer on a chosen back end (the differential tests use both).</summary>
+    internal static PrivateKeySigner FromBytes(ReadOnlySpan<byte> key, Secp256k1Engine engine)
+        => engine.IsValidKey(key)
+            ? new PrivateKeySigner(key, engine)
+            : throw new ArgumentException("The private key is not a valid secp256k1 key (it must be in [1, n)).", nameof(key));
 
     /// <summary>A signer for a key given as 64 hex digits (with or without <c>0x</c>).</summary>
     /// <param name="hex">The key.</param>
@@ -157,12 +170,12 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
                 throw new KeystoreException(KeystoreError.InvalidKey, $"The keystore holds a {key.Length}-byte secret; a secp256k1 private key is 32 bytes.");
             }
 
-            if (!ECPrivKey.TryCreate(key, Context.Instance, out var privateKey))
+            if (!Secp256k1Engine.Default.IsValidKey(key))
             {
                 throw new KeystoreException(KeystoreError.InvalidKey, "The keystore's secret is not a valid secp256k1 key (it must be in [1, n)).");
             }
 
-            var signer = new PrivateKeySigner(privateKey);
+            var signer = new PrivateKeySigner(key, Secp256k1Engine.Default);
             if (declared is { } address && address != signer.Address)
             {
                 signer.Dispose();
@@ -195,13 +208,7 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
         }
 
         Span<byte> rs = stackalloc byte[64];
-        var recoveryId = -1;
-        if (_key.TrySignRecoverable(hash.Span, out var signature) && signature is not null)
-        {
-            signature.WriteToSpanCompact(rs, out recoveryId);
-        }
-
-        if (recoveryId is not (0 or 1))
+        if (!_engine.TrySign(hash.Span, _key, rs, out var recoveryId) || recoveryId is not (0 or 1))
         {
             // Recovery ids 2 and 3 (R.x ≥ n, about 2^-128) cannot be expressed on Ethereum; RFC 6979 never fails otherwise.
             throw new CryptographicException("secp256k1 signing failed.");
@@ -214,7 +221,7 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _key.Dispose();
+        CryptographicOperations.ZeroMemory(_key);
     }
 
     /// <summary>Shows the address only.</summary>
@@ -226,28 +233,7 @@ public sealed class PrivateKeySigner : IEvmSigner, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(password);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var key = new byte[32];
-        try
-        {
-            _key.WriteToSpan(key);
-            return Web3SecretStorage.Encrypt(key, password, Address, costs);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(key);
-        }
-    }
-}
-
-/// <summary>Addresses of secp256k1 public keys.</summary>
-internal static class Secp256k1Keys
-{
-    /// <summary>The last 20 bytes of the keccak of the 64-byte uncompressed point.</summary>
-    public static EvmAddress AddressOf(ECPubKey publicKey)
-    {
-        Span<byte> uncompressed = stackalloc byte[65];
-        publicKey.WriteToSpan(compressed: false, uncompressed, out _);
-        return EvmAddress.FromBytes(Keccak.Hash(uncompressed[1..]).AsSpan(12));
+        return Web3SecretStorage.Encrypt(_key, password, Address, costs);
     }
 }
 
