@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Numerics;
 using Npgsql;
@@ -15,6 +16,9 @@ public sealed class PostgresSpendLedger : ISpendLedger
 {
     private readonly MppPostgresDatabase _database;
 
+    // One reservation per budget at a time from this process: the others wait here, not on pooled connections blocked on the lock.
+    private readonly ConcurrentDictionary<(string Scope, string Asset), SemaphoreSlim> _budgets = new();
+
     /// <summary>Initializes a ledger in <paramref name="database"/>.</summary>
     /// <param name="database">The open database.</param>
     public PostgresSpendLedger(MppPostgresDatabase database)
@@ -24,10 +28,19 @@ public sealed class PostgresSpendLedger : ISpendLedger
     }
 
     /// <inheritdoc />
-    public ValueTask<ReservationResult> TryReserveAsync(SpendRequest request, CancellationToken cancellationToken)
+    public async ValueTask<ReservationResult> TryReserveAsync(SpendRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return _database.TransactAsync(connection => ReserveAsync(connection, request, cancellationToken), "reserving budget", cancellationToken);
+        var gate = _budgets.GetOrAdd((request.Scope, request.Amount.Asset.ToString()), _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _database.TransactAsync(connection => ReserveAsync(connection, request, cancellationToken), "reserving budget", cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <inheritdoc />

@@ -79,6 +79,9 @@ internal sealed class Stores : IDisposable
 
     public IChannelStore Channels { get; }
 
+    /// <summary>The stores of an existing SQLite file or PostgreSQL schema.</summary>
+    public static Stores At(Backend backend, string location) => new(backend, location, TimeProvider.System, null);
+
     public static Stores Create(Backend backend, TimeProvider? time = null, TimeSpan? leaseDuration = null)
         => new(backend, backend == Backend.Sqlite ? NewSqlitePath() : backend == Backend.Postgres ? PostgresServer.NewSchema() : string.Empty, time ?? TimeProvider.System, leaseDuration);
 

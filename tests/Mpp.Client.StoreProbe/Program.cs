@@ -26,7 +26,8 @@ else
 {
     var rest = store["postgres:".Length..];
     var colon = rest.IndexOf(':', StringComparison.Ordinal);
-    mpp.UsePostgres(rest[(colon + 1)..], o => o.Schema = rest[..colon]);
+    // Four probes share a server allowing 100 connections: each keeps its pool well below a quarter of that.
+    mpp.UsePostgres(rest[(colon + 1)..] + ";Maximum Pool Size=16", o => o.Schema = rest[..colon]);
 }
 
 mpp.AddTempo(o =>
