@@ -9,7 +9,7 @@ internal static class PostgresSchema
 {
     public const string Product = "MppClient";
 
-    public static readonly string[] Tables = ["mpp_schema", "ledger_entries", "ledger_totals", "journal", "receipts", "channels"];
+    public static readonly string[] Tables = ["mpp_schema", "ledger_entries", "ledger_totals", "ledger_minutes", "journal", "receipts", "channels"];
 
     public static readonly string[] Migrations =
     [
@@ -23,9 +23,13 @@ internal static class PostgresSchema
             scope text NOT NULL, asset text NOT NULL, host text NOT NULL,
             reserved numeric(78,0) NOT NULL DEFAULT 0, committed numeric(78,0) NOT NULL DEFAULT 0, unknown numeric(78,0) NOT NULL DEFAULT 0,
             PRIMARY KEY (scope, asset, host));
+        CREATE TABLE {0}.ledger_minutes (
+            scope text NOT NULL, asset text NOT NULL, minute bigint NOT NULL, amount numeric(78,0) NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, asset, minute));
         CREATE FUNCTION {0}.ledger_entries_totals() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE {0}.ledger_minutes SET amount = amount - OLD.amount WHERE scope = OLD.scope AND asset = OLD.asset AND minute = OLD.at_ms / 60000;
                 UPDATE {0}.ledger_totals SET
                     reserved = reserved - (CASE WHEN OLD.state = 0 THEN OLD.amount ELSE 0 END),
                     committed = committed - (CASE WHEN OLD.state = 1 THEN OLD.amount ELSE 0 END),
@@ -33,6 +37,8 @@ internal static class PostgresSchema
                 WHERE scope = OLD.scope AND asset = OLD.asset AND host = OLD.host;
             END IF;
             IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO {0}.ledger_minutes (scope, asset, minute, amount) VALUES (NEW.scope, NEW.asset, NEW.at_ms / 60000, NEW.amount)
+                    ON CONFLICT (scope, asset, minute) DO UPDATE SET amount = {0}.ledger_minutes.amount + EXCLUDED.amount;
                 INSERT INTO {0}.ledger_totals (scope, asset, host) VALUES (NEW.scope, NEW.asset, NEW.host) ON CONFLICT DO NOTHING;
                 UPDATE {0}.ledger_totals SET
                     reserved = reserved + (CASE WHEN NEW.state = 0 THEN NEW.amount ELSE 0 END),

@@ -9,7 +9,7 @@ namespace Mpp.Client.Postgres;
 /// The budget ledger in PostgreSQL, one budget for every agent of a fleet. Each reservation is one transaction that first
 /// takes a transaction-scoped advisory lock on its scope and asset, then reads what is spent and inserts the reservation:
 /// reservations of one budget are serialized across all hosts, so no two can both see room for the same money (no
-/// read-then-write race, and no serialization failures to retry). Running totals are kept by a trigger; amounts are
+/// read-then-write race, and no serialization failures to retry). Running totals (per scope, asset and host, and per minute for the windows) are kept by a trigger; amounts are
 /// <c>numeric(78,0)</c>.
 /// </summary>
 public sealed class PostgresSpendLedger : ISpendLedger
@@ -114,10 +114,12 @@ public sealed class PostgresSpendLedger : ISpendLedger
         var asset = request.Amount.Asset.ToString();
         await _database.ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", cancellationToken, request.Scope, asset).ConfigureAwait(false);
 
-        // Everything the limit checks need, read in one statement once the lock is held: total, per host, and each window.
+        // Everything the limit checks need, read in one statement once the lock is held: total, per host, and each window
+        // (whole minutes from their totals, the entries of the window's first minute one by one: exact).
         var windows = request.Limit.Windows.Select(w => (now - w.Period).ToUnixTimeMilliseconds()).ToList();
         var sql = "SELECT coalesce(sum(reserved + committed + unknown), 0)::text, coalesce(sum(reserved + committed + unknown) FILTER (WHERE host = $3), 0)::text"
-            + string.Concat(windows.Select((_, i) => $", (SELECT coalesce(sum(amount), 0)::text FROM {{0}}.ledger_entries WHERE scope = $1 AND asset = $2 AND at_ms > ${i + 4})"))
+            + string.Concat(windows.Select((_, i) => $", ((SELECT coalesce(sum(amount), 0) FROM {{0}}.ledger_minutes WHERE scope = $1 AND asset = $2 AND minute > ${i + 4}::bigint / 60000)"
+                + $" + (SELECT coalesce(sum(amount), 0) FROM {{0}}.ledger_entries WHERE scope = $1 AND asset = $2 AND at_ms > ${i + 4} AND at_ms < (${i + 4}::bigint / 60000 + 1) * 60000))::text"))
             + " FROM {0}.ledger_totals WHERE scope = $1 AND asset = $2";
         BigInteger total, host;
         var windowSpent = new Dictionary<long, BigInteger>();

@@ -98,6 +98,23 @@ public sealed class LedgerContractTests(Backend backend)
     }
 
     [Test]
+    public async Task A_rolling_window_counts_exactly_what_was_spent_after_its_start()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 30, TimeSpan.Zero));
+        using var stores = Stores.Create(backend, time);
+        var limit = new SpendLimit(Coin, windows: [new SpendWindow(TimeSpan.FromHours(1), 20)]);
+        await stores.Ledger.CommitAsync((await stores.Ledger.TryReserveAsync(Spend(limit, 10), default)).Reservation!, default);
+        time.Advance(TimeSpan.FromSeconds(20));
+        await stores.Ledger.MarkUnknownAsync((await stores.Ledger.TryReserveAsync(Spend(limit, 5), default)).Reservation!, default);
+
+        // The window now starts at 10:00:40, in the middle of the minute both were spent in: only the second counts.
+        time.Advance(TimeSpan.FromMinutes(59) + TimeSpan.FromSeconds(50));
+
+        Assert.That((await stores.Ledger.TryReserveAsync(Spend(limit, 16), default)).Rule, Is.EqualTo("budget.window"));
+        Assert.That((await stores.Ledger.TryReserveAsync(Spend(limit, 15), default)).Succeeded, Is.True);
+    }
+
+    [Test]
     public async Task Five_hundred_concurrent_reservations_never_exceed_the_total()
     {
         using var stores = Stores.Create(backend);

@@ -10,7 +10,7 @@ internal static class SqliteSchema
     public const string Product = "MppClient";
 
     /// <summary>The tables this version needs; a file at the current version without one of them is damaged.</summary>
-    public static readonly string[] Tables = ["mpp_schema", "mpp_imports", "ledger_entries", "ledger_totals", "journal", "receipts", "channels"];
+    public static readonly string[] Tables = ["mpp_schema", "mpp_imports", "ledger_entries", "ledger_totals", "ledger_minutes", "journal", "receipts", "channels"];
 
     /// <summary>Migration <c>i</c> brings the file from version <c>i</c> to <c>i + 1</c>.</summary>
     public static readonly string[] Migrations =
@@ -30,7 +30,13 @@ internal static class SqliteSchema
             scope TEXT NOT NULL, asset TEXT NOT NULL, host TEXT NOT NULL,
             reserved INTEGER NOT NULL DEFAULT 0, committed INTEGER NOT NULL DEFAULT 0, unknown INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (scope, asset, host)) WITHOUT ROWID;
+        -- Spending per minute (every state counts), so a rolling window sums minutes, not entries.
+        CREATE TABLE ledger_minutes (
+            scope TEXT NOT NULL, asset TEXT NOT NULL, minute INTEGER NOT NULL, amount INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, asset, minute)) WITHOUT ROWID;
         CREATE TRIGGER ledger_entries_insert AFTER INSERT ON ledger_entries BEGIN
+            INSERT OR IGNORE INTO ledger_minutes (scope, asset, minute) VALUES (NEW.scope, NEW.asset, NEW.at_ms / 60000);
+            UPDATE ledger_minutes SET amount = amount + NEW.amount WHERE scope = NEW.scope AND asset = NEW.asset AND minute = NEW.at_ms / 60000;
             INSERT OR IGNORE INTO ledger_totals (scope, asset, host) VALUES (NEW.scope, NEW.asset, NEW.host);
             UPDATE ledger_totals SET
                 reserved = reserved + (CASE NEW.state WHEN 0 THEN NEW.amount ELSE 0 END),
@@ -39,6 +45,7 @@ internal static class SqliteSchema
             WHERE scope = NEW.scope AND asset = NEW.asset AND host = NEW.host;
         END;
         CREATE TRIGGER ledger_entries_update AFTER UPDATE OF state, amount ON ledger_entries BEGIN
+            UPDATE ledger_minutes SET amount = amount + NEW.amount - OLD.amount WHERE scope = NEW.scope AND asset = NEW.asset AND minute = NEW.at_ms / 60000;
             UPDATE ledger_totals SET
                 reserved = reserved + (CASE NEW.state WHEN 0 THEN NEW.amount ELSE 0 END) - (CASE OLD.state WHEN 0 THEN OLD.amount ELSE 0 END),
                 committed = committed + (CASE NEW.state WHEN 1 THEN NEW.amount ELSE 0 END) - (CASE OLD.state WHEN 1 THEN OLD.amount ELSE 0 END),
@@ -46,6 +53,7 @@ internal static class SqliteSchema
             WHERE scope = NEW.scope AND asset = NEW.asset AND host = NEW.host;
         END;
         CREATE TRIGGER ledger_entries_delete AFTER DELETE ON ledger_entries BEGIN
+            UPDATE ledger_minutes SET amount = amount - OLD.amount WHERE scope = OLD.scope AND asset = OLD.asset AND minute = OLD.at_ms / 60000;
             UPDATE ledger_totals SET
                 reserved = reserved - (CASE OLD.state WHEN 0 THEN OLD.amount ELSE 0 END),
                 committed = committed - (CASE OLD.state WHEN 1 THEN OLD.amount ELSE 0 END),

@@ -5,7 +5,7 @@ namespace Mpp.Client;
 /// <summary>
 /// The budget ledger in an SQLite file, shared safely by the processes of one machine: the limit check and the insert of a
 /// reservation happen in one write transaction (<c>BEGIN IMMEDIATE</c>), so no two processes can both see room for the same
-/// money. Running totals per scope, asset and host are kept by triggers; rolling windows sum the entries of the window.
+/// money. Running totals per scope, asset and host, and per minute, are kept by triggers, so no check scans the history.
 /// Amounts are stored as 64-bit integers: a reservation that would not fit is refused (<c>budget.out-of-range</c>).
 /// </summary>
 public sealed class SqliteSpendLedger : ISpendLedger
@@ -88,6 +88,12 @@ public sealed class SqliteSpendLedger : ISpendLedger
             "reading the budget"));
     }
 
+    /// <summary>Spent after an instant: whole minutes from their totals, the entries of the minute the window starts in one by one (exact).</summary>
+    internal const string WindowSql = """
+        SELECT coalesce((SELECT sum(amount) FROM ledger_minutes WHERE scope = @p0 AND asset = @p1 AND minute > @p2 / 60000), 0)
+             + coalesce((SELECT sum(amount) FROM ledger_entries WHERE scope = @p0 AND asset = @p1 AND at_ms > @p2 AND at_ms < (@p2 / 60000 + 1) * 60000), 0)
+        """;
+
     internal static long ToStored(BigInteger units) => (long)units;
 
     internal static int StateCode(LedgerEntryState state) => state switch
@@ -118,7 +124,7 @@ public sealed class SqliteSpendLedger : ISpendLedger
             now,
             () => total,
             () => host,
-            since => session.Scalar("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE scope = @p0 AND asset = @p1 AND at_ms > @p2", request.Scope, asset, since.ToUnixTimeMilliseconds()));
+            since => session.Scalar(WindowSql, request.Scope, asset, since.ToUnixTimeMilliseconds()));
         if (refusal is { } refused)
         {
             return refused;
