@@ -59,21 +59,12 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
             session =>
             {
                 var now = NowMs();
-                string? owner;
-                string highest;
-                using (var reader = session.Command("SELECT lease_owner, highest_signed FROM channels WHERE channel_id = @p0", channel.ChannelId).ExecuteReader())
+                if (ReadOrInsert(session, channel, now) is not { } row)
                 {
-                    if (!reader.Read())
-                    {
-                        reader.Close();
-                        Insert(session, channel, _database.OwnerId, now);
-                        return true;
-                    }
-
-                    owner = reader.IsDBNull(0) ? null : reader.GetString(0);
-                    highest = reader.GetString(1);
+                    return true;
                 }
 
+                var (owner, _, highest, _) = row;
                 if (owner != _database.OwnerId)
                 {
                     throw ChannelLeasing.NotHeld(channel.ChannelId, owner);
@@ -102,23 +93,12 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
             session =>
             {
                 var now = NowMs();
-                string? owner;
-                long expires;
-                string record;
-                using (var reader = session.Command("SELECT lease_owner, lease_expires_ms, record FROM channels WHERE channel_id = @p0", channel.ChannelId).ExecuteReader())
+                if (ReadOrInsert(session, channel, now) is not { } row)
                 {
-                    if (!reader.Read())
-                    {
-                        reader.Close();
-                        Insert(session, channel, _database.OwnerId, now);
-                        return channel;
-                    }
-
-                    owner = reader.IsDBNull(0) ? null : reader.GetString(0);
-                    expires = reader.GetInt64(1);
-                    record = reader.GetString(2);
+                    return channel;
                 }
 
+                var (owner, expires, _, record) = row;
                 if (!ChannelLeasing.CanTake(owner, expires <= now, _database.OwnerId))
                 {
                     return null;
@@ -175,6 +155,21 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
     }
 
     private long NowMs() => _database.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The channel's lease and high-water mark, inside the caller's write transaction; a channel not stored yet is stored, leased here, and <see langword="null"/> returned.</summary>
+    private (string? Owner, long ExpiresMs, string Highest, string Record)? ReadOrInsert(SqliteSession session, SessionChannel channel, long now)
+    {
+        using (var reader = session.Command("SELECT lease_owner, lease_expires_ms, highest_signed, record FROM channels WHERE channel_id = @p0", channel.ChannelId).ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3));
+            }
+        }
+
+        Insert(session, channel, _database.OwnerId, now);
+        return null;
+    }
 
     private void Insert(SqliteSession session, SessionChannel channel, string? owner, long now)
         => session.Execute(

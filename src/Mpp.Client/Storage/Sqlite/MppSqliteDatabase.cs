@@ -121,33 +121,12 @@ public sealed class MppSqliteDatabase : IDisposable
     }
 
     /// <summary>Runs <paramref name="write"/> in a write transaction (<c>BEGIN IMMEDIATE</c>): it sees and changes the latest state, atomically.</summary>
-    internal async ValueTask<T> WriteAsync<T>(Func<SqliteSession, T> write, string doing, CancellationToken cancellationToken)
-    {
-        // Writers of this process queue here, without spinning on the file lock; other processes wait in SQLite's busy handler.
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return Write(write, doing);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+    internal ValueTask<T> WriteAsync<T>(Func<SqliteSession, T> write, string doing, CancellationToken cancellationToken)
+        => QueuedAsync(() => Write(write, doing), cancellationToken);
 
     /// <summary>Runs one change without an explicit transaction (a single statement is atomic on its own), queued with the other writers.</summary>
-    internal async ValueTask<T> ChangeAsync<T>(Func<SqliteSession, T> change, string doing, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return Read(change, doing);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+    internal ValueTask<T> ChangeAsync<T>(Func<SqliteSession, T> change, string doing, CancellationToken cancellationToken)
+        => QueuedAsync(() => Read(change, doing), cancellationToken);
 
     /// <summary>Turns a database error into the typed error callers see (nothing is paid on it).</summary>
     internal PaymentStoreException Failure(Exception ex, string doing)
@@ -164,6 +143,20 @@ public sealed class MppSqliteDatabase : IDisposable
             _ => $"'{Path}' failed ({ex.GetType().Name}: {ex.Message}).",
         };
         return new PaymentStoreException($"SQLite store, {doing}: {what}", ex);
+    }
+
+    /// <summary>Writers of this process queue here, without spinning on the file lock; other processes wait in SQLite's busy handler.</summary>
+    private async ValueTask<T> QueuedAsync<T>(Func<T> run, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
     }
 
     private T Write<T>(Func<SqliteSession, T> write, string doing)
