@@ -101,12 +101,22 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
                     return channel;
                 }
 
-                if (!ChannelLeasing.CanTake(row.Value.Owner, row.Value.Expired, _database.OwnerId))
+                var (owner, expired, _, _, wantedBy, wantedRecently) = row.Value;
+                if (!ChannelLeasing.MayTake(owner, expired, wantedBy, wantedRecently, _database.OwnerId))
                 {
+                    if (ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
+                    {
+                        await _database.ExecuteAsync(connection, "UPDATE {0}.channels SET lease_wanted_by = $2, lease_wanted_at = now() WHERE channel_id = $1", cancellationToken, channel.ChannelId, _database.OwnerId).ConfigureAwait(false);
+                    }
+
                     return null;
                 }
 
-                await _database.ExecuteAsync(connection, "UPDATE {0}.channels SET lease_owner = $2, lease_expires = now() + $3 * interval '1 millisecond' WHERE channel_id = $1", cancellationToken, channel.ChannelId, _database.OwnerId, _leaseMs).ConfigureAwait(false);
+                await _database.ExecuteAsync(
+                    connection,
+                    "UPDATE {0}.channels SET lease_owner = $2, lease_expires = now() + $3 * interval '1 millisecond', lease_wanted_by = CASE WHEN lease_wanted_by = $2 THEN NULL ELSE lease_wanted_by END WHERE channel_id = $1",
+                    cancellationToken,
+                    channel.ChannelId, _database.OwnerId, _leaseMs).ConfigureAwait(false);
                 return Parse(channel.ChannelId, row.Value.Record);
             },
             "leasing a channel",
@@ -148,16 +158,20 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
         }
     }
 
-    private async Task<(string? Owner, bool Expired, System.Numerics.BigInteger Highest, string Record)?> LockAsync(NpgsqlConnection connection, string channelId, CancellationToken cancellationToken)
+    private async Task<(string? Owner, bool Expired, System.Numerics.BigInteger Highest, string Record, string? WantedBy, bool WantedRecently)?> LockAsync(NpgsqlConnection connection, string channelId, CancellationToken cancellationToken)
     {
-        using var command = _database.Command(connection, "SELECT lease_owner, lease_expires <= now(), highest_signed::text, record::text FROM {0}.channels WHERE channel_id = $1 FOR UPDATE", channelId);
+        using var command = _database.Command(
+            connection,
+            "SELECT lease_owner, lease_expires <= now(), highest_signed::text, record::text, lease_wanted_by, lease_wanted_at > now() - $2 * interval '1 millisecond' FROM {0}.channels WHERE channel_id = $1 FOR UPDATE",
+            channelId,
+            (long)ChannelLeasing.WantedFor.TotalMilliseconds);
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
 
-        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1), System.Numerics.BigInteger.Parse(reader.GetString(2), CultureInfo.InvariantCulture), reader.GetString(3));
+        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1), System.Numerics.BigInteger.Parse(reader.GetString(2), CultureInfo.InvariantCulture), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetBoolean(5));
     }
 
     private Task<int> InsertAsync(NpgsqlConnection connection, SessionChannel channel, CancellationToken cancellationToken)

@@ -63,7 +63,8 @@ internal static class PostgresSchema
 
         CREATE TABLE {0}.channels (
             channel_id text PRIMARY KEY, payer text NOT NULL, state text NOT NULL, highest_signed numeric(78,0) NOT NULL,
-            record jsonb NOT NULL, lease_owner text, lease_expires timestamptz NOT NULL DEFAULT '-infinity', updated_at timestamptz NOT NULL);
+            record jsonb NOT NULL, lease_owner text, lease_expires timestamptz NOT NULL DEFAULT '-infinity',
+            lease_wanted_by text, lease_wanted_at timestamptz NOT NULL DEFAULT '-infinity', updated_at timestamptz NOT NULL);
         """,
     ];
 

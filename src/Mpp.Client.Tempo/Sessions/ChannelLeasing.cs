@@ -8,9 +8,32 @@ internal static class ChannelLeasing
 {
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(30);
 
-    /// <summary>Whether <paramref name="me"/> may take a lease held by <paramref name="owner"/> until <paramref name="expired"/> says.</summary>
-    public static bool CanTake(string? owner, bool expired, string me)
-        => owner is null || owner == me || expired || StoreOwner.IsDeadOnThisMachine(owner);
+    /// <summary>How long a waiter's claim on a channel's next turn lasts (it renews it on every poll, at least every 50 ms).</summary>
+    public static readonly TimeSpan WantedFor = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether <paramref name="me"/> may take the lease: its own (a renewal), or one that is free, expired or held by a dead
+    /// process, unless another live process is waiting for it (<paramref name="wantedBy"/>, claimed within
+    /// <see cref="WantedFor"/>): then that one goes next, so a busy process cannot starve the others.
+    /// </summary>
+    public static bool MayTake(string? owner, bool expired, string? wantedBy, bool wantedRecently, string me)
+    {
+        if (owner == me)
+        {
+            return true;
+        }
+
+        if (owner is not null && !expired && !StoreOwner.IsDeadOnThisMachine(owner))
+        {
+            return false;
+        }
+
+        return wantedBy is null || wantedBy == me || !wantedRecently || StoreOwner.IsDeadOnThisMachine(wantedBy);
+    }
+
+    /// <summary>Whether a waiter that could not take the lease records itself as the next to go (no other live waiter claims it).</summary>
+    public static bool MayClaimNext(string? wantedBy, bool wantedRecently, string me)
+        => wantedBy is null || wantedBy == me || !wantedRecently || StoreOwner.IsDeadOnThisMachine(wantedBy);
 
     /// <summary>The high-water mark as 40 zero-padded digits: text order is numeric order (a voucher amount is a uint96).</summary>
     public static string HighWater(BigInteger amount) => amount.ToString("D40", CultureInfo.InvariantCulture);

@@ -64,7 +64,7 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
                     return true;
                 }
 
-                var (owner, _, highest, _) = row;
+                var (owner, _, highest, _, _, _) = row;
                 if (owner != _database.OwnerId)
                 {
                     throw ChannelLeasing.NotHeld(channel.ChannelId, owner);
@@ -98,13 +98,21 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
                     return channel;
                 }
 
-                var (owner, expires, _, record) = row;
-                if (!ChannelLeasing.CanTake(owner, expires <= now, _database.OwnerId))
+                var (owner, expires, _, record, wantedBy, wantedMs) = row;
+                var wantedRecently = wantedMs > now - (long)ChannelLeasing.WantedFor.TotalMilliseconds;
+                if (!ChannelLeasing.MayTake(owner, expires <= now, wantedBy, wantedRecently, _database.OwnerId))
                 {
+                    if (ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
+                    {
+                        session.Execute("UPDATE channels SET lease_wanted_by = @p1, lease_wanted_ms = @p2 WHERE channel_id = @p0", channel.ChannelId, _database.OwnerId, now);
+                    }
+
                     return null;
                 }
 
-                session.Execute("UPDATE channels SET lease_owner = @p1, lease_expires_ms = @p2 WHERE channel_id = @p0", channel.ChannelId, _database.OwnerId, now + (long)_leaseDuration.TotalMilliseconds);
+                session.Execute(
+                    "UPDATE channels SET lease_owner = @p1, lease_expires_ms = @p2, lease_wanted_by = CASE WHEN lease_wanted_by = @p1 THEN NULL ELSE lease_wanted_by END WHERE channel_id = @p0",
+                    channel.ChannelId, _database.OwnerId, now + (long)_leaseDuration.TotalMilliseconds);
                 return Parse(channel.ChannelId, record);
             },
             "leasing a channel",
@@ -157,13 +165,13 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
     private long NowMs() => _database.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>The channel's lease and high-water mark, inside the caller's write transaction; a channel not stored yet is stored, leased here, and <see langword="null"/> returned.</summary>
-    private (string? Owner, long ExpiresMs, string Highest, string Record)? ReadOrInsert(SqliteSession session, SessionChannel channel, long now)
+    private (string? Owner, long ExpiresMs, string Highest, string Record, string? WantedBy, long WantedMs)? ReadOrInsert(SqliteSession session, SessionChannel channel, long now)
     {
-        using (var reader = session.Command("SELECT lease_owner, lease_expires_ms, highest_signed, record FROM channels WHERE channel_id = @p0", channel.ChannelId).ExecuteReader())
+        using (var reader = session.Command("SELECT lease_owner, lease_expires_ms, highest_signed, record, lease_wanted_by, lease_wanted_ms FROM channels WHERE channel_id = @p0", channel.ChannelId).ExecuteReader())
         {
             if (reader.Read())
             {
-                return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3));
+                return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5));
             }
         }
 

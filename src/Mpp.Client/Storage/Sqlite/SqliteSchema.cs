@@ -73,10 +73,11 @@ internal static class SqliteSchema
             amount TEXT NOT NULL, reference TEXT NOT NULL, receipt_json TEXT NOT NULL);
 
         -- Session channels: the whole record as JSON, the voucher high-water mark as a 40-digit zero-padded decimal (so it
-        -- compares as text), and the lease: who may sign on the channel, until when.
+        -- compares as text), the lease (who may sign on the channel, until when) and the process waiting for it next.
         CREATE TABLE channels (
             channel_id TEXT PRIMARY KEY, payer TEXT NOT NULL, state TEXT NOT NULL, highest_signed TEXT NOT NULL,
-            record TEXT NOT NULL, lease_owner TEXT, lease_expires_ms INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+            record TEXT NOT NULL, lease_owner TEXT, lease_expires_ms INTEGER NOT NULL DEFAULT 0,
+            lease_wanted_by TEXT, lease_wanted_ms INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
         """,
     ];
 
