@@ -546,7 +546,18 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         // The channel is held from here until the settlement, so this call's voucher is the next one the server sees.
         var slot = cached.Slot;
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (slot.Evicted || !await LeaseAsync(slot, wait: _options.Sharing == ChannelSharing.Shared, cancellationToken).ConfigureAwait(false) || slot.Evicted)
+        bool usable;
+        try
+        {
+            usable = !slot.Evicted && await LeaseAsync(slot, wait: _options.Sharing == ChannelSharing.Shared, cancellationToken).ConfigureAwait(false) && !slot.Evicted;
+        }
+        catch
+        {
+            slot.Gate.Release();
+            throw;
+        }
+
+        if (!usable)
         {
             await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
