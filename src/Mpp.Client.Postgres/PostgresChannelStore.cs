@@ -56,6 +56,23 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
     public async ValueTask SaveAsync(SessionChannel channel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        var record = Encoding.UTF8.GetString(channel.ToJsonUtf8());
+
+        // The usual case in one statement: held here, and the high-water mark does not go down (both checked by the UPDATE itself).
+        var saved = await _database.RunAsync(
+            c => _database.ExecuteAsync(
+                c,
+                "UPDATE {0}.channels SET state = $2, highest_signed = $3::numeric, record = $4::jsonb, lease_expires = now() + $5 * interval '1 millisecond', updated_at = now() WHERE channel_id = $1 AND lease_owner = $6 AND highest_signed <= $3::numeric",
+                cancellationToken,
+                channel.ChannelId, channel.State.ToString(), Text(channel.HighestSigned), record, _leaseMs, _database.OwnerId),
+            "saving a channel",
+            cancellationToken).ConfigureAwait(false);
+        if (saved == 1)
+        {
+            return;
+        }
+
+        // A new channel, or a refusal to explain.
         await _database.TransactAsync(
             async connection =>
             {
@@ -80,7 +97,7 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
                     connection,
                     "UPDATE {0}.channels SET state = $2, highest_signed = $3::numeric, record = $4::jsonb, lease_expires = now() + $5 * interval '1 millisecond', updated_at = now() WHERE channel_id = $1",
                     cancellationToken,
-                    channel.ChannelId, channel.State.ToString(), Text(channel.HighestSigned), Encoding.UTF8.GetString(channel.ToJsonUtf8()), _leaseMs).ConfigureAwait(false);
+                    channel.ChannelId, channel.State.ToString(), Text(channel.HighestSigned), record, _leaseMs).ConfigureAwait(false);
                 return true;
             },
             "saving a channel",

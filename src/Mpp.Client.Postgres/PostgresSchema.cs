@@ -28,17 +28,21 @@ internal static class PostgresSchema
             PRIMARY KEY (scope, asset, minute));
         CREATE FUNCTION {0}.ledger_entries_totals() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.amount <> OLD.amount) THEN
                 UPDATE {0}.ledger_minutes SET amount = amount - OLD.amount WHERE scope = OLD.scope AND asset = OLD.asset AND minute = OLD.at_ms / 60000;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
                 UPDATE {0}.ledger_totals SET
                     reserved = reserved - (CASE WHEN OLD.state = 0 THEN OLD.amount ELSE 0 END),
                     committed = committed - (CASE WHEN OLD.state = 1 THEN OLD.amount ELSE 0 END),
                     unknown = unknown - (CASE WHEN OLD.state = 2 THEN OLD.amount ELSE 0 END)
                 WHERE scope = OLD.scope AND asset = OLD.asset AND host = OLD.host;
             END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.amount <> OLD.amount) THEN
                 INSERT INTO {0}.ledger_minutes (scope, asset, minute, amount) VALUES (NEW.scope, NEW.asset, NEW.at_ms / 60000, NEW.amount)
                     ON CONFLICT (scope, asset, minute) DO UPDATE SET amount = {0}.ledger_minutes.amount + EXCLUDED.amount;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
                 INSERT INTO {0}.ledger_totals (scope, asset, host) VALUES (NEW.scope, NEW.asset, NEW.host) ON CONFLICT DO NOTHING;
                 UPDATE {0}.ledger_totals SET
                     reserved = reserved + (CASE WHEN NEW.state = 0 THEN NEW.amount ELSE 0 END),

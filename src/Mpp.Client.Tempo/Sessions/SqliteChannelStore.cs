@@ -55,6 +55,26 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
     public async ValueTask SaveAsync(SessionChannel channel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        var wanted = ChannelLeasing.HighWater(channel.HighestSigned);
+        var record = Encoding.UTF8.GetString(channel.ToJsonUtf8());
+
+        // The usual case in one statement: held here, and the high-water mark does not go down (both checked by the UPDATE itself).
+        var saved = await _database.ChangeAsync(
+            session =>
+            {
+                var now = NowMs();
+                return session.Execute(
+                    "UPDATE channels SET state = @p1, highest_signed = @p2, record = @p3, lease_expires_ms = @p4, updated_ms = @p5 WHERE channel_id = @p0 AND lease_owner = @p6 AND highest_signed <= @p2",
+                    channel.ChannelId, channel.State.ToString(), wanted, record, now + (long)_leaseDuration.TotalMilliseconds, now, _database.OwnerId);
+            },
+            "saving a channel",
+            cancellationToken).ConfigureAwait(false);
+        if (saved == 1)
+        {
+            return;
+        }
+
+        // A new channel, or a refusal to explain.
         await _database.WriteAsync(
             session =>
             {
@@ -70,7 +90,6 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
                     throw ChannelLeasing.NotHeld(channel.ChannelId, owner);
                 }
 
-                var wanted = ChannelLeasing.HighWater(channel.HighestSigned);
                 if (string.CompareOrdinal(wanted, highest) < 0)
                 {
                     throw ChannelLeasing.Lower(channel.ChannelId, System.Numerics.BigInteger.Parse(highest, System.Globalization.CultureInfo.InvariantCulture), channel.HighestSigned);
@@ -78,7 +97,7 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
 
                 session.Execute(
                     "UPDATE channels SET state = @p1, highest_signed = @p2, record = @p3, lease_expires_ms = @p4, updated_ms = @p5 WHERE channel_id = @p0",
-                    channel.ChannelId, channel.State.ToString(), wanted, Encoding.UTF8.GetString(channel.ToJsonUtf8()), now + (long)_leaseDuration.TotalMilliseconds, now);
+                    channel.ChannelId, channel.State.ToString(), wanted, record, now + (long)_leaseDuration.TotalMilliseconds, now);
                 return true;
             },
             "saving a channel",

@@ -44,8 +44,10 @@ internal static class SqliteSchema
                 unknown = unknown + (CASE NEW.state WHEN 2 THEN NEW.amount ELSE 0 END)
             WHERE scope = NEW.scope AND asset = NEW.asset AND host = NEW.host;
         END;
-        CREATE TRIGGER ledger_entries_update AFTER UPDATE OF state, amount ON ledger_entries BEGIN
+        CREATE TRIGGER ledger_entries_amount AFTER UPDATE OF amount ON ledger_entries WHEN NEW.amount <> OLD.amount BEGIN
             UPDATE ledger_minutes SET amount = amount + NEW.amount - OLD.amount WHERE scope = NEW.scope AND asset = NEW.asset AND minute = NEW.at_ms / 60000;
+        END;
+        CREATE TRIGGER ledger_entries_update AFTER UPDATE OF state, amount ON ledger_entries BEGIN
             UPDATE ledger_totals SET
                 reserved = reserved + (CASE NEW.state WHEN 0 THEN NEW.amount ELSE 0 END) - (CASE OLD.state WHEN 0 THEN OLD.amount ELSE 0 END),
                 committed = committed + (CASE NEW.state WHEN 1 THEN NEW.amount ELSE 0 END) - (CASE OLD.state WHEN 1 THEN OLD.amount ELSE 0 END),
