@@ -105,7 +105,7 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, CancellationToken cancellationToken)
+    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
         return _database.TransactAsync<SessionChannel?>(
@@ -121,7 +121,7 @@ public sealed class PostgresChannelStore : IChannelStore, IDisposable
                 var (owner, expired, _, _, wantedBy, wantedRecently) = row.Value;
                 if (!ChannelLeasing.MayTake(owner, expired, wantedBy, wantedRecently, _database.OwnerId))
                 {
-                    if (ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
+                    if (waiting && ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
                     {
                         await _database.ExecuteAsync(connection, "UPDATE {0}.channels SET lease_wanted_by = $2, lease_wanted_at = now() WHERE channel_id = $1", cancellationToken, channel.ChannelId, _database.OwnerId).ConfigureAwait(false);
                     }

@@ -52,7 +52,7 @@ internal sealed class FreezingStore(IChannelStore inner, BigInteger? freezeAt) :
 {
     public ValueTask<IReadOnlyList<SessionChannel>> LoadAsync(CancellationToken cancellationToken) => inner.LoadAsync(cancellationToken);
 
-    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, CancellationToken cancellationToken) => inner.TryLeaseAsync(channel, cancellationToken);
+    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken) => inner.TryLeaseAsync(channel, waiting, cancellationToken);
 
     public ValueTask ReleaseLeaseAsync(string channelId, CancellationToken cancellationToken) => inner.ReleaseLeaseAsync(channelId, cancellationToken);
 

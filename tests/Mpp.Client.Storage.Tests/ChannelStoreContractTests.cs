@@ -27,12 +27,12 @@ public sealed class ChannelStoreContractTests(Backend backend)
         var channel = Channel(NewId(), 3000);
         await first.Channels.SaveAsync(channel, default); // a new channel is stored leased to its creator
 
-        Assert.That(await second.Channels.TryLeaseAsync(channel, default), Is.Null);
+        Assert.That(await second.Channels.TryLeaseAsync(channel, waiting: false, default), Is.Null);
         Assert.ThrowsAsync<ChannelLeaseException>(async () => await second.Channels.SaveAsync(channel with { HighestSigned = 9000 }, default));
 
         await first.Channels.SaveAsync(channel with { HighestSigned = 4000 }, default);
         await first.Channels.ReleaseLeaseAsync(channel.ChannelId, default);
-        var taken = await second.Channels.TryLeaseAsync(channel, default);
+        var taken = await second.Channels.TryLeaseAsync(channel, waiting: false, default);
 
         Assert.That(taken?.HighestSigned, Is.EqualTo(new BigInteger(4000)), "the taker gets the stored record, not its own");
         Assert.ThrowsAsync<ChannelLeaseException>(async () => await first.Channels.SaveAsync(channel with { HighestSigned = 5000 }, default), "the first holder lost it");
@@ -54,13 +54,30 @@ public sealed class ChannelStoreContractTests(Backend backend)
         await holder.Channels.SaveAsync(frozen, default);
         await renewing.Channels.SaveAsync(alive, default);
 
-        Assert.That(await waiting.Channels.TryLeaseAsync(frozen, default), Is.Null);
+        Assert.That(await waiting.Channels.TryLeaseAsync(frozen, waiting: true, default), Is.Null);
         await Task.Delay(duration * 3);
 
-        var taken = await waiting.Channels.TryLeaseAsync(frozen, default);
+        var taken = await waiting.Channels.TryLeaseAsync(frozen, waiting: true, default);
         Assert.That(taken?.HighestSigned, Is.EqualTo(new BigInteger(7000)));
-        Assert.That(await waiting.Channels.TryLeaseAsync(alive, default), Is.Null, "a lease renewed in the background does not expire");
+        Assert.That(await waiting.Channels.TryLeaseAsync(alive, waiting: false, default), Is.Null, "a lease renewed in the background does not expire");
         Assert.ThrowsAsync<ChannelLeaseException>(async () => await holder.Channels.SaveAsync(frozen with { HighestSigned = 8000 }, default), "the frozen holder wakes up and may no longer save (so never signs)");
+    }
+
+    [Test]
+    public async Task A_lease_given_up_goes_to_the_waiting_store_before_one_asking_without_waiting()
+    {
+        using var holder = Stores.Create(backend);
+        using var waiter = holder.Reopen();
+        using var passerBy = holder.Reopen();
+        var channel = Channel(NewId(), 1000);
+        await holder.Channels.SaveAsync(channel, default);
+        Assert.That(await waiter.Channels.TryLeaseAsync(channel, waiting: true, default), Is.Null, "held: the waiter claims the next turn");
+
+        await holder.Channels.ReleaseLeaseAsync(channel.ChannelId, default);
+
+        Assert.That(await holder.Channels.TryLeaseAsync(channel, waiting: false, default), Is.Null, "the holder that just gave it up does not take it back first");
+        Assert.That(await passerBy.Channels.TryLeaseAsync(channel, waiting: false, default), Is.Null);
+        Assert.That(await waiter.Channels.TryLeaseAsync(channel, waiting: true, default), Is.Not.Null, "the waiter goes next");
     }
 
     /// <summary>A clock whose timers never fire: the store's renewals never run.</summary>

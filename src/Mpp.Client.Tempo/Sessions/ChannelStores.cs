@@ -34,9 +34,11 @@ public interface IChannelStore
     /// expired, or whose process is known to have died, is taken over). A channel not stored yet is stored with the lease.
     /// </summary>
     /// <param name="channel">The channel as the caller knows it.</param>
+    /// <param name="waiting">Whether the caller will try again until it gets the lease: it then claims the next turn, and a
+    /// lease given up goes to it before a process that asks without waiting (so no process is starved).</param>
     /// <param name="cancellationToken">Cancels the attempt.</param>
     /// <returns>The freshest stored record when the lease is now held here; <see langword="null"/> when another holder has it.</returns>
-    ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, CancellationToken cancellationToken) => ValueTask.FromResult<SessionChannel?>(channel);
+    ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken) => ValueTask.FromResult<SessionChannel?>(channel);
 
     /// <summary>Gives up the lease on a channel (another process may take it at once).</summary>
     /// <param name="channelId">The channel id.</param>
@@ -78,7 +80,7 @@ public sealed class InMemoryChannelStore : IChannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, CancellationToken cancellationToken)
+    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
         return ValueTask.FromResult<SessionChannel?>(_channels.GetOrAdd(channel.ChannelId, channel));

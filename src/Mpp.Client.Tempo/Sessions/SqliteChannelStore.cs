@@ -105,7 +105,7 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, CancellationToken cancellationToken)
+    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
         return _database.WriteAsync<SessionChannel?>(
@@ -121,7 +121,7 @@ public sealed class SqliteChannelStore : IChannelStore, IDisposable
                 var wantedRecently = wantedMs > now - (long)ChannelLeasing.WantedFor.TotalMilliseconds;
                 if (!ChannelLeasing.MayTake(owner, expires <= now, wantedBy, wantedRecently, _database.OwnerId))
                 {
-                    if (ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
+                    if (waiting && ChannelLeasing.MayClaimNext(wantedBy, wantedRecently, _database.OwnerId))
                     {
                         session.Execute("UPDATE channels SET lease_wanted_by = @p1, lease_wanted_ms = @p2 WHERE channel_id = @p0", channel.ChannelId, _database.OwnerId, now);
                     }

@@ -1392,7 +1392,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var delay = TimeSpan.FromMilliseconds(2);
         while (true)
         {
-            var stored = await _store.TryLeaseAsync(slot.Channel, cancellationToken).ConfigureAwait(false);
+            var stored = await _store.TryLeaseAsync(slot.Channel, wait, cancellationToken).ConfigureAwait(false);
             if (stored is not null)
             {
                 slot.Leased = true;
