@@ -23,6 +23,7 @@ public sealed class MppSqliteDatabase : IDisposable
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<SqliteSession> _idle = [];
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private ITimer? _checkpoints;
     private volatile bool _disposed;
 
     private MppSqliteDatabase(SqliteStoreOptions options, TimeProvider timeProvider)
@@ -96,6 +97,7 @@ public sealed class MppSqliteDatabase : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _checkpoints?.Dispose();
         while (_idle.TryTake(out var session))
         {
             session.Dispose();
@@ -194,7 +196,8 @@ public sealed class MppSqliteDatabase : IDisposable
         {
             connection.Open();
             using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON;";
+            // No checkpoint on the commit path (it fsyncs): a timer runs them in the background (see Initialize).
+            pragmas.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;";
             pragmas.ExecuteNonQuery();
         }
         catch
@@ -255,6 +258,25 @@ public sealed class MppSqliteDatabase : IDisposable
         SchemaVersion = Write(Migrate, "creating or migrating the schema");
         Write(ImportLegacyFiles, "importing the earlier file stores");
         Write(SweepOrphanedReservations, "recovering reservations of processes that died");
+        _checkpoints = Time.CreateTimer(_ => Checkpoint(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Copies the WAL into the database file without blocking writers (PASSIVE); a failure is retried by the next tick.</summary>
+    private void Checkpoint()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        try
+        {
+            Read(session => session.Execute("PRAGMA wal_checkpoint(PASSIVE)"), "checkpointing");
+        }
+        catch (Exception ex) when (ex is PaymentStoreException or ObjectDisposedException)
+        {
+            // The WAL keeps growing until a checkpoint succeeds; nothing is lost.
+        }
     }
 
     private int Migrate(SqliteSession session)

@@ -21,9 +21,8 @@ internal static class SqliteSchema
         -- Ledger: one row per live reservation (state 0 reserved, 1 committed, 2 unknown; a release deletes the row).
         CREATE TABLE ledger_entries (
             id TEXT PRIMARY KEY, scope TEXT NOT NULL, asset TEXT NOT NULL, host TEXT NOT NULL,
-            amount INTEGER NOT NULL, at_ms INTEGER NOT NULL, state INTEGER NOT NULL, reference TEXT NOT NULL, owner TEXT NOT NULL);
+            amount INTEGER NOT NULL, at_ms INTEGER NOT NULL, state INTEGER NOT NULL, reference TEXT NOT NULL, owner TEXT NOT NULL) WITHOUT ROWID;
         CREATE INDEX ledger_entries_window ON ledger_entries (scope, asset, at_ms, amount);
-        CREATE INDEX ledger_entries_reserved ON ledger_entries (owner) WHERE state = 0;
 
         -- Running totals per scope, asset and host, kept by the triggers below (so the limit checks cost no scan of history).
         CREATE TABLE ledger_totals (
@@ -65,12 +64,12 @@ internal static class SqliteSchema
 
         -- Journal (state 0 pending, 1 settled, 2 rejected, 3 unknown) and receipts, in the order they were written.
         CREATE TABLE journal (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, client_name TEXT NOT NULL,
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, client_name TEXT NOT NULL,
             origin TEXT NOT NULL, path TEXT NOT NULL, challenge_id TEXT NOT NULL, method TEXT NOT NULL, intent TEXT NOT NULL,
             asset TEXT NOT NULL, amount TEXT NOT NULL, credential_digest TEXT NOT NULL, state INTEGER NOT NULL, reference TEXT,
             updated_at TEXT);
         CREATE TABLE receipts (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at TEXT NOT NULL, client_name TEXT NOT NULL, origin TEXT NOT NULL,
+            seq INTEGER PRIMARY KEY, recorded_at TEXT NOT NULL, client_name TEXT NOT NULL, origin TEXT NOT NULL,
             path TEXT NOT NULL, challenge_id TEXT NOT NULL, method TEXT NOT NULL, intent TEXT NOT NULL, asset TEXT NOT NULL,
             amount TEXT NOT NULL, reference TEXT NOT NULL, receipt_json TEXT NOT NULL);
 
