@@ -121,10 +121,16 @@ switch (scenario)
     case "session-conc-manager":
     case "sse":
     {
-        // BENCH_CHANNEL_STORE=file measures the durable store (one positioned write per voucher) instead of memory.
-        var storeDirectory = Environment.GetEnvironmentVariable("BENCH_CHANNEL_STORE") == "file" ? Path.Combine(Path.GetTempPath(), "mpp-bench-" + Guid.NewGuid().ToString("N")) : null;
+        // BENCH_CHANNEL_STORE=sqlite measures the durable store (ledger, journal, receipts and channels in one SQLite file) instead of memory.
+        var storeDirectory = Environment.GetEnvironmentVariable("BENCH_CHANNEL_STORE") == "sqlite" ? Path.Combine(Path.GetTempPath(), "mpp-bench-" + Guid.NewGuid().ToString("N")) : null;
         var services = new ServiceCollection();
-        services.AddMpp()
+        var mpp = services.AddMpp();
+        if (storeDirectory is not null)
+        {
+            mpp.UseSqlite(Path.Combine(storeDirectory, "mpp.db"));
+        }
+
+        mpp
             .AddTempo(o =>
             {
                 o.Signer = PrivateKeySigner.FromEnvironment("MPP_PRIVATE_KEY");
@@ -133,7 +139,6 @@ switch (scenario)
             })
             .AddTempoSessions(o =>
             {
-                o.StoreDirectory = storeDirectory;
                 o.CloseOnShutdown = false;
             });
         services.AddHttpClient("bench").AddMppPayments(o =>

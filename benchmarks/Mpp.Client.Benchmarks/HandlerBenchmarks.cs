@@ -17,7 +17,7 @@ namespace Mpp.Client.Benchmarks;
 public class HandlerBenchmarks
 {
     private const string Url = "https://api.example.com/resource";
-    private static readonly Asset Coin = new(AssetId.Fiat("xts"), "XTS", 2);
+    internal static readonly Asset Coin = new(AssetId.Fiat("xts"), "XTS", 2);
 
     private readonly byte[] _megabyte = new byte[1024 * 1024];
     private HttpMessageInvoker _baseline = null!;
@@ -87,7 +87,7 @@ public class HandlerBenchmarks
     }
 
     /// <summary>Quotes the request and returns a fixed proof: the cost of signing is left out.</summary>
-    private sealed class FreeMethod : IPaymentMethod
+    internal sealed class FreeMethod : IPaymentMethod
     {
         private readonly JsonElement _payload = JsonDocument.Parse("""{"proof":"0x00"}""").RootElement;
 

@@ -23,15 +23,21 @@ public class SessionBenchmarks
     private HttpClient _client = null!;
     private string? _directory;
 
-    [Params("memory", "file")]
+    [Params("memory", "sqlite")]
     public string Store { get; set; } = "memory";
 
     [GlobalSetup]
     public void Setup()
     {
         var services = new ServiceCollection();
-        _directory = Store == "file" ? Path.Combine(Path.GetTempPath(), "mpp-bench-" + Guid.NewGuid().ToString("N")) : null;
-        services.AddMpp()
+        _directory = Store == "sqlite" ? Path.Combine(Path.GetTempPath(), "mpp-bench-" + Guid.NewGuid().ToString("N")) : null;
+        var mpp = services.AddMpp();
+        if (_directory is not null)
+        {
+            mpp.UseSqlite(Path.Combine(_directory, "mpp.db")); // ledger, journal, receipts and the channel in one file
+        }
+
+        mpp
             .AddTempo(o =>
             {
                 o.Signer = PrivateKeySigner.FromHex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
@@ -40,7 +46,6 @@ public class SessionBenchmarks
             })
             .AddTempoSessions(o =>
             {
-                o.StoreDirectory = _directory;
                 o.CloseOnShutdown = false;
                 o.MaxDeposit = 1_000_000m;
                 o.Deposit = 1_000_000m;

@@ -22,7 +22,12 @@ var pathUsd = TempoAssets.PathUsdOn(server.ChainId);
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
+
+// Budgets, journal, receipts and channels in one SQLite file, checked and migrated at start-up. A real agent keeps a fixed
+// path (say /var/lib/agent/mpp.db) so its budget survives restarts; this demo starts afresh each run.
+var database = Path.Combine(Path.GetTempPath(), "mpp-budgeted-agent-" + Guid.NewGuid().ToString("N"), "mpp.db");
 builder.Services.AddMpp()
+    .UseSqlite(database)
     .AddTempo(o =>
     {
         o.Signer = server.CreateFundedAccount(2m).CreateSigner();
@@ -65,6 +70,8 @@ foreach (var scope in new[] { "search", "reports", "translate" })
     var summary = await ledger.GetSummaryAsync(scope, pathUsd.Id, default);
     Console.WriteLine($"{scope,-8} spent {pathUsd.Format(summary.Committed)}, still held {pathUsd.Format(summary.Reserved)}");
 }
+
+Console.WriteLine($"{(await host.Services.GetRequiredService<IReceiptStore>().GetAllAsync(default)).Count} receipts kept in {database}");
 
 return Agent.Succeeded ? 0 : 1;
 

@@ -4,7 +4,7 @@ using Mpp.Client;
 
 namespace Mpp.Cli;
 
-/// <summary>The SDK wired for one command: file ledger, journal, receipts and channel store under the tool's home.</summary>
+/// <summary>The SDK wired for one command: ledger, journal, receipts and channels in the SQLite file under the tool's home.</summary>
 internal static class CliRuntime
 {
     public const string ClientName = "mpp";
@@ -17,10 +17,13 @@ internal static class CliRuntime
         Directory.CreateDirectory(settings.Home);
         var services = new ServiceCollection();
         services.AddSingleton(environment.Time);
-        var mpp = services.AddMpp()
-            .UseFileLedger(settings.LedgerPath)
-            .UseFileJournal(settings.JournalPath)
-            .UseFileReceiptStore(settings.ReceiptsPath);
+        var store = settings.StoreOptions();
+        var mpp = services.AddMpp().UseSqlite(o =>
+        {
+            o.Path = store.Path;
+            o.ImportFrom = store.ImportFrom;
+            o.FlushToDisk = store.FlushToDisk;
+        });
         if (settings.CanPayWithTempo)
         {
             var maxDeposit = request?.MaxSpend is { } cap ? Math.Min(cap, settings.MaxDeposit) : settings.MaxDeposit;
@@ -33,7 +36,6 @@ internal static class CliRuntime
                 })
                 .AddTempoSessions(o =>
                 {
-                    o.StoreDirectory = settings.ChannelsDirectory;
                     o.MaxDeposit = maxDeposit;
                     o.DefaultDeposit = Math.Min(o.DefaultDeposit, maxDeposit);
                     o.CloseOnShutdown = false; // a channel outlives the command; `mpp sessions close` settles it

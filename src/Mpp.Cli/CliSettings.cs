@@ -43,13 +43,11 @@ internal sealed class CliSettings
     /// <summary>Extra TIP-20 tokens (6 decimals) the budget limits apply to, besides pathUSD and USDC.</summary>
     public IReadOnlyList<string> Tokens { get; init; } = [];
 
-    public string LedgerPath => Path.Combine(Home, "ledger.json");
+    /// <summary>The SQLite file with the ledger, journal, receipts and channels (the file stores of earlier versions in the home are imported into it once).</summary>
+    public string DatabasePath => Path.Combine(Home, "mpp.db");
 
-    public string JournalPath => Path.Combine(Home, "journal.jsonl");
-
-    public string ReceiptsPath => Path.Combine(Home, "receipts.jsonl");
-
-    public string ChannelsDirectory => Path.Combine(Home, "channels");
+    /// <summary>The store every command uses: fsync on each write (a command is not latency-bound; a power cut loses nothing).</summary>
+    public SqliteStoreOptions StoreOptions() => new() { Path = DatabasePath, ImportFrom = Home, FlushToDisk = true };
 
     public bool CanPayWithTempo => Key is not null && RpcUrl is not null && ChainId is not null;
 

@@ -145,6 +145,11 @@ internal static class MppCli
             await environment.Error.WriteLineAsync($"mpp: configuration: {string.Join("; ", ex.Failures)}").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
+        catch (Mpp.Client.PaymentStoreException ex)
+        {
+            await environment.Error.WriteLineAsync($"mpp: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage; // raised before anything is sent
+        }
         catch (Mpp.Client.MppException ex)
         {
             await environment.Error.WriteLineAsync($"mpp: {ex.Message}").ConfigureAwait(false);

@@ -257,6 +257,39 @@ public sealed class CliTests
     }
 
     [Test]
+    public async Task The_files_of_an_earlier_home_are_imported_into_mpp_db_once()
+    {
+        using var host = new CliTestHost();
+        var usd = Mpp.Client.FiatAssets.Usd.Id.ToString();
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "ledger.json"), $$"""{"version":1,"entries":[{"id":"{{Guid.NewGuid()}}","scope":"mpp-cli","asset":"{{usd}}","host":"a.example","amount":"125","at":1763600000000,"state":"Committed"}],"folded":[]}""");
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "receipts.jsonl"), $$"""{"RecordedAt":"2026-11-20T10:01:01+00:00","ClientName":"mpp","Origin":"https://a.example","Path":"/p","ChallengeId":"ch","Method":"stripe","Intent":"charge","Asset":"{{usd}}","Amount":"125","Reference":"pi_1","ReceiptJson":"{\"status\":\"success\"}"}""" + "\n");
+
+        for (var run = 0; run < 2; run++)
+        {
+            var (code, output, error) = await host.RunAsync("budget", "show", "--json");
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), error);
+            var row = JsonNode.Parse(output)!["assets"]!.AsArray().Single(a => a!["asset"]!.GetValue<string>() == usd)!;
+            Assert.That(row["committed"]!.GetValue<string>(), Is.EqualTo("125"), $"run {run}: imported once, never twice");
+            var receipts = JsonNode.Parse((await host.RunAsync("receipts", "list", "--json")).Output)!.AsArray();
+            Assert.That(receipts.Select(r => r!["reference"]!.GetValue<string>()), Is.EqualTo(new[] { "pi_1" }));
+        }
+
+        Assert.That(File.Exists(Path.Combine(host.Home, "mpp.db")), Is.True);
+    }
+
+    [Test]
+    public async Task A_damaged_database_is_exit_code_2_with_the_reason()
+    {
+        using var host = new CliTestHost();
+        await File.WriteAllTextAsync(Path.Combine(host.Home, "mpp.db"), "not a database at all, just some text that is long enough to look like a header" + new string('x', 200));
+
+        var (code, _, error) = await host.RunAsync("budget", "show");
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("is not an SQLite database"));
+    }
+
+    [Test]
     public async Task Unknown_arguments_are_usage_errors()
     {
         using var host = new CliTestHost();

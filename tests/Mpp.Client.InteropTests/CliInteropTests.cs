@@ -68,7 +68,8 @@ public sealed class CliInteropTests
         var budget = JsonNode.Parse((await MppAsync("budget", "show", "--json")).Output)!;
         var row = PathUsdRow(budget);
         Assert.That((row["committed"]!.GetValue<string>(), row["reserved"]!.GetValue<string>(), row["unknown"]!.GetValue<string>()), Is.EqualTo(("0", "0", "0")), "the ledger holds nothing");
-        Assert.That(File.Exists(Path.Combine(_home, "journal.jsonl")) ? await File.ReadAllTextAsync(Path.Combine(_home, "journal.jsonl")) : string.Empty, Is.Empty, "no payment was journaled");
+        using var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = Path.Combine(_home, "mpp.db") });
+        Assert.That(await new SqlitePaymentJournal(database).GetAllAsync(default), Is.Empty, "no payment was journaled");
     }
 
     [Test]
@@ -121,7 +122,8 @@ public sealed class CliInteropTests
 
     private async Task<SessionChannel> StoredChannelAsync(string channelId)
     {
-        using var store = new FileChannelStore(Path.Combine(_home, "channels"));
+        using var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = Path.Combine(_home, "mpp.db") });
+        using var store = new SqliteChannelStore(database);
         return (await store.LoadAsync(default)).Single(c => c.ChannelId == channelId);
     }
 

@@ -12,10 +12,16 @@ public sealed class TempoSessionInteropTests
 {
     internal static readonly Asset PathUsd = TempoAssets.PathUsdOn(ReferenceServer.ChainId);
 
-    internal static ServiceProvider Services(Action<TempoSessionOptions>? sessions = null, decimal total = 5m, IServiceCollection? services = null)
+    internal static ServiceProvider Services(Action<TempoSessionOptions>? sessions = null, decimal total = 5m, IServiceCollection? services = null, string? database = null)
     {
         services ??= new ServiceCollection();
-        services.AddMpp()
+        var mpp = services.AddMpp();
+        if (database is not null)
+        {
+            mpp.UseSqlite(database);
+        }
+
+        mpp
             .AddTempo(o =>
             {
                 o.Signer = PrivateKeySigner.FromHex(ReferenceServer.PayerKey);
@@ -183,21 +189,23 @@ public sealed class TempoSessionInteropTests
     public async Task A_process_killed_after_persisting_a_voucher_and_before_sending_it_resumes_without_signing_lower_or_losing_funds()
     {
         var directory = Path.Combine(Path.GetTempPath(), "mpp-session-probe-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
         try
         {
             // First life: open (1000) and pay two more calls (3000); the fourth voucher (4000) is persisted, then the process freezes and is killed.
-            var first = await RunProbeAsync(directory, calls: 10, freezeAt: 4000, killOnPersist: true);
+            var database = Path.Combine(directory, "mpp.db");
+            var first = await RunProbeAsync(database, calls: 10, freezeAt: 4000, killOnPersist: true);
             Assert.That(first, Has.Some.StartsWith("PERSISTED"), string.Join("\n", first));
             var channelId = first.Single(l => l.StartsWith("PERSISTED", StringComparison.Ordinal)).Split(' ')[1];
             Assert.That(first.Count(l => l.StartsWith("PAID 200", StringComparison.Ordinal)), Is.EqualTo(3));
 
             // Second life: the same store; the channel comes back with 4000 as the floor, and the next voucher is 5000.
-            var second = await RunProbeAsync(directory, calls: 2, freezeAt: null, killOnPersist: false);
+            var second = await RunProbeAsync(database, calls: 2, freezeAt: null, killOnPersist: false);
             Assert.That(second, Has.Some.EqualTo($"RECOVERED {channelId} Open 4000"), string.Join("\n", second));
             Assert.That(second.Where(l => l.StartsWith("PAID", StringComparison.Ordinal)), Is.EqualTo(new[] { $"PAID 200 {channelId} 5000", $"PAID 200 {channelId} 6000" }));
 
             // Close from a third manager on the same store: the payee gets what the server charged (five calls), the rest comes back.
-            await using var services = Services(o => o.StoreDirectory = directory);
+            await using var services = Services(database: database);
             var manager = services.GetRequiredService<TempoSessionManager>();
             await manager.RecoverAsync();
             var closed = await manager.CloseAsync(channelId);
@@ -210,11 +218,11 @@ public sealed class TempoSessionInteropTests
         }
     }
 
-    private static async Task<List<string>> RunProbeAsync(string directory, int calls, int? freezeAt, bool killOnPersist)
+    private static async Task<List<string>> RunProbeAsync(string database, int calls, int? freezeAt, bool killOnPersist)
     {
         var probe = Path.Combine(AppContext.BaseDirectory, "Mpp.Client.SessionProbe.dll");
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { probe, directory, calls.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(freezeAt is { } f ? [f.ToString(System.Globalization.CultureInfo.InvariantCulture)] : []))
+        foreach (var arg in new[] { probe, database, calls.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(freezeAt is { } f ? [f.ToString(System.Globalization.CultureInfo.InvariantCulture)] : []))
         {
             start.ArgumentList.Add(arg);
         }

@@ -1,19 +1,21 @@
-// A child process for the crash test: pays session calls with a file channel store and, when told to, stops dead right
+// A child process for the crash test: pays session calls with the SQLite channel store and, when told to, stops dead right
 // after a voucher amount is persisted and before that voucher is sent, so the parent can kill it at exactly that point.
-// Usage: SessionProbe <store dir> <calls> [freeze-at-cumulative]   (env: MPP_SERVER_URL, MPP_RPC_URL, MPP_CHAIN_ID, MPP_PRIVATE_KEY)
+// Usage: SessionProbe <database file> <calls> [freeze-at-cumulative]   (env: MPP_SERVER_URL, MPP_RPC_URL, MPP_CHAIN_ID, MPP_PRIVATE_KEY)
 using System.Globalization;
 using System.Numerics;
 using Microsoft.Extensions.DependencyInjection;
+using Mpp.Client;
 using Mpp.Client.Tempo;
 
-var directory = args[0];
+var path = args[0];
 var calls = int.Parse(args[1], CultureInfo.InvariantCulture);
 BigInteger? freezeAt = args.Length > 2 ? BigInteger.Parse(args[2], CultureInfo.InvariantCulture) : null;
 var chainId = long.Parse(Environment.GetEnvironmentVariable("MPP_CHAIN_ID")!, CultureInfo.InvariantCulture);
 
 var services = new ServiceCollection();
-services.AddSingleton<IChannelStore>(new FreezingStore(new FileChannelStore(directory), freezeAt));
+services.AddSingleton<IChannelStore>(sp => new FreezingStore(new SqliteChannelStore(sp.GetRequiredService<MppSqliteDatabase>()), freezeAt));
 services.AddMpp()
+    .UseSqlite(path)
     .AddTempo(o =>
     {
         o.Signer = PrivateKeySigner.FromHex(Environment.GetEnvironmentVariable("MPP_PRIVATE_KEY")!);
@@ -45,10 +47,14 @@ for (var i = 0; i < calls; i++)
 
 Console.WriteLine("DONE");
 
-/// <summary>Passes saves through; once the amount reaches the freeze point it prints and never returns.</summary>
+/// <summary>Passes every operation through; once a saved amount reaches the freeze point it prints and never returns.</summary>
 internal sealed class FreezingStore(IChannelStore inner, BigInteger? freezeAt) : IChannelStore
 {
     public ValueTask<IReadOnlyList<SessionChannel>> LoadAsync(CancellationToken cancellationToken) => inner.LoadAsync(cancellationToken);
+
+    public ValueTask<SessionChannel?> TryLeaseAsync(SessionChannel channel, bool waiting, CancellationToken cancellationToken) => inner.TryLeaseAsync(channel, waiting, cancellationToken);
+
+    public ValueTask ReleaseLeaseAsync(string channelId, CancellationToken cancellationToken) => inner.ReleaseLeaseAsync(channelId, cancellationToken);
 
     public async ValueTask SaveAsync(SessionChannel channel, CancellationToken cancellationToken)
     {

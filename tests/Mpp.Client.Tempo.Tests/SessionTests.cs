@@ -80,12 +80,12 @@ public sealed partial class SessionTests
         };
     }
 
-    private static TempoSessionManager Manager(FakeChain chain, JsonElement vector, IChannelStore? store = null, HttpMessageHandler? server = null, ISpendLedger? ledger = null, Action<TempoSessionOptions>? configure = null)
+    private static TempoSessionManager Manager(FakeChain chain, JsonElement vector, IChannelStore? store = null, HttpMessageHandler? server = null, ISpendLedger? ledger = null, Action<TempoSessionOptions>? configure = null, byte[]? salt = null)
     {
         var tempo = new TempoOptions { Signer = PrivateKeySigner.FromHex(DevKey0), RpcUrl = Rpc, ChainId = 1337 };
         var options = new TempoSessionOptions();
         configure?.Invoke(options);
-        var salt = Hex.Decode(vector.GetProperty("credential").GetProperty("decoded").GetProperty("payload").GetProperty("descriptor").GetProperty("salt").GetString()!);
+        salt ??= Hex.Decode(vector.GetProperty("credential").GetProperty("decoded").GetProperty("payload").GetProperty("descriptor").GetProperty("salt").GetString()!);
         var validAfter = vector.GetProperty("transaction").GetProperty("decoded").GetProperty("validAfter").GetInt64();
         var time = new FixedTime(VectorNow);
         return new TempoSessionManager(
@@ -257,33 +257,28 @@ public sealed partial class SessionTests
     public async Task A_restart_recovers_channels_from_the_store_and_never_signs_below_the_stored_or_the_on_chain_settled_amount()
     {
         var open = Vectors.Load("session-open.json");
-        var directory = Path.Combine(Path.GetTempPath(), "mpp-store-" + Guid.NewGuid().ToString("N"));
-        try
+        var path = Path.Combine(Path.GetTempPath(), "mpp-store-" + Guid.NewGuid().ToString("N"), "mpp.db");
+        var chain = VectorChain(open);
+        var challenge = Challenge(open);
+        using (var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path }))
+        using (var store = new SqliteChannelStore(database))
         {
-            var chain = VectorChain(open);
-            var challenge = Challenge(open);
-            using (var store = new FileChannelStore(directory))
+            var manager = Manager(chain, open, store);
+            for (var i = 0; i < 3; i++)
             {
-                var manager = Manager(chain, open, store);
-                for (var i = 0; i < 3; i++)
-                {
-                    await PayAsync(manager, challenge, Context());
-                }
-            }
-
-            chain.State = new ChannelState(Settled: 5000, Deposit: 1_000_000, CloseRequestedAt: 0); // the payee settled a voucher we no longer remember
-            using (var store = new FileChannelStore(directory))
-            {
-                var manager = Manager(chain, open, store);
-                var recovered = await manager.RecoverAsync();
-                Assert.That(recovered.Single().HighestSigned, Is.EqualTo(new BigInteger(5000)), "the chain's settled amount is a floor");
-                var (_, next) = await PayAsync(manager, challenge, Context());
-                Assert.That(next.Payload.GetProperty("cumulativeAmount").GetString(), Is.EqualTo("6000"));
+                await PayAsync(manager, challenge, Context());
             }
         }
-        finally
+
+        chain.State = new ChannelState(Settled: 5000, Deposit: 1_000_000, CloseRequestedAt: 0); // the payee settled a voucher we no longer remember
+        using (var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path }))
+        using (var store = new SqliteChannelStore(database))
         {
-            Directory.Delete(directory, recursive: true);
+            var manager = Manager(chain, open, store);
+            var recovered = await manager.RecoverAsync();
+            Assert.That(recovered.Single().HighestSigned, Is.EqualTo(new BigInteger(5000)), "the chain's settled amount is a floor");
+            var (_, next) = await PayAsync(manager, challenge, Context());
+            Assert.That(next.Payload.GetProperty("cumulativeAmount").GetString(), Is.EqualTo("6000"));
         }
     }
 
@@ -331,36 +326,31 @@ public sealed partial class SessionTests
     }
 
     [Test]
-    public async Task The_file_store_keeps_the_newest_record_after_shorter_rewrites_and_locks_a_channel_to_one_holder()
+    public async Task A_second_process_finding_the_channel_leased_opens_its_own_and_takes_over_a_released_one_at_its_stored_amount()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "mpp-store-" + Guid.NewGuid().ToString("N"));
-        try
+        var open = Vectors.Load("session-open.json");
+        var path = Path.Combine(Path.GetTempPath(), "mpp-store-" + Guid.NewGuid().ToString("N"), "mpp.db");
+        var chain = VectorChain(open);
+        var challenge = Challenge(open);
+        using var first = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path });
+        using var second = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path });
+        var holderStore = new SqliteChannelStore(first);
+        var holder = Manager(chain, open, holderStore);
+        for (var i = 0; i < 3; i++)
         {
-            var channel = new SessionChannel
-            {
-                ChannelId = "0x" + new string('a', 64), Scope = "c", Origin = "http://127.0.0.1:8402", ResourcePath = "/session/with/a/long/path/for/padding", ChainId = 1337,
-                Escrow = "0x4d50500000000000000000000000000000000000", Payer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", Payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-                Operator = "0x0000000000000000000000000000000000000000", Token = "0x20c0000000000000000000000000000000000000", Salt = "0x" + new string('1', 64),
-                AuthorizedSigner = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", ExpiringNonceHash = "0x" + new string('2', 64), Deposit = 1_000_000, HighestSigned = 1000,
-                State = SessionChannelState.Open, CreatedAt = VectorNow, Reservations = [new ChannelReservation(Guid.NewGuid(), "c", "127.0.0.1", "eip155:1337/0x20c0", 1_000_000, VectorNow)],
-            };
-            using (var store = new FileChannelStore(directory))
-            {
-                await store.SaveAsync(channel, default);
-                await store.SaveAsync(channel with { ResourcePath = "/s", Reservations = [], HighestSigned = 2000 }, default);
-                using var other = new FileChannelStore(directory);
-                Assert.That(await other.LoadAsync(default), Is.Empty, "the first holder keeps the channel");
-                Assert.ThrowsAsync<IOException>(async () => await other.SaveAsync(channel, default));
-            }
+            await PayAsync(holder, challenge, Context());
+        }
 
-            using var reopened = new FileChannelStore(directory);
-            var loaded = (await reopened.LoadAsync(default)).Single();
-            Assert.That((loaded.HighestSigned, loaded.ResourcePath, loaded.Reservations.Count), Is.EqualTo((new BigInteger(2000), "/s", 0)));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var otherStore = new SqliteChannelStore(second);
+        var other = Manager(chain, open, otherStore, salt: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var (quote, _) = await PayAsync(other, challenge, Context());
+        Assert.That(quote.LocksDeposit, Is.True, "the channel is leased by the first manager: the second opens one of its own (Exclusive)");
+
+        holderStore.Dispose(); // the first process stops: its lease is given up
+        var third = Manager(chain, open, new SqliteChannelStore(first));
+        var (adopted, voucher) = await PayAsync(third, challenge, Context());
+        Assert.That(adopted.LocksDeposit, Is.False, "a released open channel is adopted rather than a new one opened");
+        Assert.That(voucher.Payload.GetProperty("cumulativeAmount").GetString(), Is.EqualTo("4000"), "it continues above the 3000 stored");
     }
 
     [Test]

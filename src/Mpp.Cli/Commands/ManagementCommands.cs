@@ -185,12 +185,9 @@ internal static class SessionsCommand
         if (!settings.CanPayWithTempo)
         {
             // Without a chain to check against, show what the store remembers.
-            if (!Directory.Exists(settings.ChannelsDirectory))
-            {
-                return [];
-            }
-
-            using var store = new FileChannelStore(settings.ChannelsDirectory);
+            Directory.CreateDirectory(settings.Home);
+            using var database = MppSqliteDatabase.Open(settings.StoreOptions(), environment.Time);
+            using var store = new SqliteChannelStore(database);
             return await store.LoadAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -314,9 +311,10 @@ internal static class ReceiptsCommand
     }
 
     private static async Task<IReadOnlyList<StoredReceipt>> LoadAsync(CliSettings settings, CliEnvironment environment, CancellationToken cancellationToken)
-        => File.Exists(settings.ReceiptsPath)
-            ? await new JsonLinesReceiptStore(settings.ReceiptsPath, environment.Time).GetAllAsync(cancellationToken).ConfigureAwait(false)
-            : [];
+    {
+        await using var services = CliRuntime.Build(settings, environment);
+        return await services.GetRequiredService<IReceiptStore>().GetAllAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     // Formula-looking cells are quoted with a leading apostrophe so a spreadsheet never evaluates a server-chosen string.
     private static string Csv(string value)
@@ -370,8 +368,8 @@ internal static class BudgetCommand
 {
     public static async Task<int> ShowAsync(CliSettings settings, CliEnvironment environment, bool json, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(settings.Home);
-        using var ledger = new FileSpendLedger(settings.LedgerPath, environment.Time);
+        await using var services = CliRuntime.Build(settings, environment);
+        var ledger = services.GetRequiredService<ISpendLedger>();
         var rows = new List<(Asset Asset, SpendSummary Summary)>();
         foreach (var asset in settings.Assets())
         {
@@ -385,7 +383,7 @@ internal static class BudgetCommand
             {
                 writer.WriteStartObject();
                 writer.WriteString("scope", CliSettings.BudgetScope);
-                writer.WriteString("ledger", settings.LedgerPath);
+                writer.WriteString("ledger", settings.DatabasePath);
                 writer.WriteStartObject("limits");
                 writer.WriteString("perRequest", Limit(settings.PerRequest));
                 writer.WriteString("perDay", Limit(settings.PerDay));

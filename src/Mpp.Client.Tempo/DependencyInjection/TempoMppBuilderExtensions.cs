@@ -43,8 +43,8 @@ public static class TempoMppBuilderExtensions
     /// <summary>
     /// Adds Tempo sessions (payment channels) next to charge: <c>services.AddMpp().AddTempo(…).AddTempoSessions(o => o.MaxDeposit = 5m)</c>.
     /// Registers the <see cref="TempoSessionManager"/> (resolve it to close channels or read a paid stream), the channel
-    /// store (a <see cref="FileChannelStore"/> when <see cref="TempoSessionOptions.StoreDirectory"/> is set, else in memory;
-    /// register your own <see cref="IChannelStore"/> first to replace it) and a hosted service that closes open channels
+    /// store (a <see cref="SqliteChannelStore"/> in the database of <c>UseSqlite</c> when it is used, else in memory; <c>UsePostgres</c>
+    /// or your own <see cref="IChannelStore"/> registered first replace it) and a hosted service that closes open channels
     /// when the host stops (<see cref="TempoSessionOptions.CloseOnShutdown"/>).
     /// </summary>
     /// <param name="builder">The MPP builder (after <see cref="AddTempo"/>).</param>
@@ -63,8 +63,8 @@ public static class TempoMppBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TempoSessionOptions>, TempoSessionOptionsValidator>());
         builder.Services.AddHttpClient(RpcHttpClientName);
         builder.Services.AddHttpClient(SessionHttpClientName);
-        builder.Services.TryAddSingleton<IChannelStore>(sp => sp.GetRequiredService<IOptions<TempoSessionOptions>>().Value.StoreDirectory is { } directory
-            ? new FileChannelStore(directory)
+        builder.Services.TryAddSingleton<IChannelStore>(sp => sp.GetService<MppSqliteDatabase>() is { } database
+            ? new SqliteChannelStore(database, sp.GetRequiredService<IOptions<TempoSessionOptions>>().Value.LeaseDuration)
             : new InMemoryChannelStore());
         builder.Services.TryAddSingleton(sp =>
         {

@@ -5,7 +5,8 @@ namespace Mpp.Client.Tempo.Sessions;
 
 /// <summary>
 /// Recovers remembered channels when the host starts and, when <see cref="TempoSessionOptions.CloseOnShutdown"/> is set,
-/// closes the open ones cooperatively when it stops, so deposits do not stay locked after the agent exits.
+/// closes the open ones cooperatively when it stops, so deposits do not stay locked after the agent exits. Channels shared by
+/// a fleet (<see cref="ChannelSharing.Shared"/>) outlive any one agent and are not closed here.
 /// </summary>
 internal sealed class SessionShutdownService(TempoSessionManager manager, IOptions<TempoSessionOptions> options) : IHostedService
 {
@@ -13,7 +14,7 @@ internal sealed class SessionShutdownService(TempoSessionManager manager, IOptio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.CloseOnShutdown)
+        if (options.Value.CloseOnShutdown && options.Value.Sharing == ChannelSharing.Exclusive)
         {
             await manager.CloseAllAsync(cancellationToken).ConfigureAwait(false);
         }

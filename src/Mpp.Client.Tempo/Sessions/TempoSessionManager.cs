@@ -112,7 +112,21 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
         foreach (var parked in _parked.Values.ToList())
         {
-            await ReconcileAsync(parked, cancellationToken).ConfigureAwait(false);
+            var parkedSlot = SlotFor(parked);
+            parkedSlot.Evicted = true;
+            if (!await LeaseAsync(parkedSlot, wait: false, cancellationToken).ConfigureAwait(false))
+            {
+                continue; // another process works on it
+            }
+
+            try
+            {
+                await ReconcileAsync(parkedSlot, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await ReturnLeaseAsync(parkedSlot).ConfigureAwait(false);
+            }
         }
 
         foreach (var slot in _byId.Values.ToList())
@@ -120,11 +134,22 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (!await LeaseAsync(slot, wait: false, cancellationToken).ConfigureAwait(false))
+                {
+                    continue; // in use by another process
+                }
+
+                if (slot.Channel.State == SessionChannelState.Closed)
+                {
+                    _byId.TryRemove(slot.Channel.ChannelId, out _); // closed by another process meanwhile
+                    continue;
+                }
+
                 var onChain = await ReadChannelAsync(slot, cancellationToken).ConfigureAwait(false);
                 if (onChain.Deposit.IsZero)
                 {
                     Evict(slot);
-                    await ReconcileAsync(slot.Channel, cancellationToken).ConfigureAwait(false);
+                    await ReconcileAsync(slot, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -144,6 +169,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             }
             finally
             {
+                await ReturnLeaseAsync(slot).ConfigureAwait(false);
                 slot.Gate.Release();
             }
         }
@@ -174,6 +200,8 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         await slot.Gate.WaitAsync(timeout.Token).ConfigureAwait(false);
         try
         {
+            await HoldLeaseAsync(slot, timeout.Token).ConfigureAwait(false);
+
             // The session challenge in use on the channel's route is echoed by the close (taken before eviction forgets it).
             var route = new RouteKey(slot.Channel.Scope, slot.Channel.Origin, slot.Channel.ResourcePath);
             var inUse = _routes.TryGetValue(route, out var cached) ? cached.Challenge : _routes.Values.FirstOrDefault(r => ReferenceEquals(r.Slot, slot))?.Challenge;
@@ -210,6 +238,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
         finally
         {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
         }
     }
@@ -251,6 +280,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await HoldLeaseAsync(slot, cancellationToken).ConfigureAwait(false);
             Evict(slot);
             var onChain = await ReadChannelAsync(slot, cancellationToken).ConfigureAwait(false);
             if (onChain.Deposit.IsZero)
@@ -271,6 +301,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
         finally
         {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
         }
     }
@@ -286,6 +317,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await HoldLeaseAsync(slot, cancellationToken).ConfigureAwait(false);
             var onChain = await ReadChannelAsync(slot, cancellationToken).ConfigureAwait(false);
             if (onChain.Deposit.IsZero)
             {
@@ -307,6 +339,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
         finally
         {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
         }
     }
@@ -416,7 +449,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             _openGate.Release();
         }
 
-        if (_live.TryGetValue(key, out var slot))
+        if (_live.TryGetValue(key, out var slot) || (slot = await AdoptAsync(key, cancellationToken).ConfigureAwait(false)) is not null)
         {
             return new PaymentQuote(challenge, price, [request.Recipient.ToString()], chainId: request.ChainId, prefunded: true)
             {
@@ -463,6 +496,11 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 ticket.HoldsSlotGate = true;
             }
 
+            if (!await LeaseAsync(slot, wait: true, cancellationToken).ConfigureAwait(false))
+            {
+                throw new PaymentDeniedException("tempo.channel-busy", $"The channel {slot.Channel.ChannelId} stayed leased by another process for LeaseWaitTimeout ({_options.LeaseWaitTimeout}); nothing was signed.");
+            }
+
             if (slot.Evicted)
             {
                 throw new PaymentDeniedException("tempo.session-closed", $"The channel {slot.Channel.ChannelId} was closed while this request waited for it; retry the request to open a new one.");
@@ -470,9 +508,21 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
             return await NextVoucherAsync(quote.Challenge, ticket, context, cancellationToken).ConfigureAwait(false);
         }
+        catch (ChannelLeaseException ex)
+        {
+            // Another process took the channel over (this one's lease expired): nothing was signed; the next call opens or adopts another.
+            if (ticket.Slot is { } lost)
+            {
+                lost.Leased = false;
+                Evict(lost);
+            }
+
+            await ReleaseGatesAsync(ticket).ConfigureAwait(false);
+            throw new PaymentDeniedException("tempo.channel-busy", ex.Message);
+        }
         catch
         {
-            ReleaseGates(ticket);
+            await ReleaseGatesAsync(ticket).ConfigureAwait(false);
             throw;
         }
     }
@@ -496,8 +546,20 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         // The channel is held from here until the settlement, so this call's voucher is the next one the server sees.
         var slot = cached.Slot;
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (slot.Evicted)
+        bool usable;
+        try
         {
+            usable = !slot.Evicted && await LeaseAsync(slot, wait: _options.Sharing == ChannelSharing.Shared, cancellationToken).ConfigureAwait(false) && !slot.Evicted;
+        }
+        catch
+        {
+            slot.Gate.Release();
+            throw;
+        }
+
+        if (!usable)
+        {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
             return null;
         }
@@ -554,7 +616,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
         finally
         {
-            ReleaseGates(ticket);
+            await ReleaseGatesAsync(ticket).ConfigureAwait(false);
         }
     }
 
@@ -571,6 +633,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await HoldLeaseAsync(slot, cancellationToken).ConfigureAwait(false);
             var channel = slot.Channel;
             var next = BigInteger.Max(required, channel.HighestSigned);
             if (next > channel.Deposit)
@@ -583,6 +646,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
         finally
         {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
             slot.Gate.Release();
         }
     }
@@ -636,7 +700,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         ticket.HoldsSlotGate = true;
 
         // The record (with the voucher amount) is durable before the open leaves: a crash leaves a channel RecoverAsync can find.
+        // A new channel is stored leased to this process.
         await _store.SaveAsync(channel, cancellationToken).ConfigureAwait(false);
+        slot.Leased = true;
         var signature = await SignVoucherAsync(slot, first, cancellationToken).ConfigureAwait(false);
         var txSignature = await _signer.SignHashAsync(transaction.SigningHash(), cancellationToken).ConfigureAwait(false);
         // Members in the reference client's order, so the credential is byte-identical to mppx's.
@@ -834,15 +900,15 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    private async Task ReconcileAsync(SessionChannel channel, CancellationToken cancellationToken)
+    private async Task ReconcileAsync(ChannelSlot slot, CancellationToken cancellationToken)
     {
+        var channel = slot.Channel;
         if (channel.State == SessionChannelState.Closed)
         {
             _parked.TryRemove(channel.ChannelId, out _);
             return;
         }
 
-        var slot = SlotFor(channel);
         var onChain = await ReadChannelAsync(slot, cancellationToken).ConfigureAwait(false);
         if (!onChain.Deposit.IsZero)
         {
@@ -852,8 +918,11 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 slot.Channel = channel with { State = SessionChannelState.Open, Deposit = onChain.Deposit, HighestSigned = BigInteger.Max(channel.HighestSigned, onChain.Settled), PendingValidBefore = 0 };
                 await _store.SaveAsync(slot.Channel, cancellationToken).ConfigureAwait(false);
                 _parked.TryRemove(channel.ChannelId, out _);
-                _live.TryAdd(slot.Key, slot);
-                _byId[channel.ChannelId] = slot;
+                if (_live.TryAdd(slot.Key, slot))
+                {
+                    slot.Evicted = false;
+                    _byId[channel.ChannelId] = slot;
+                }
             }
 
             return; // still locked: closing, close requested or abandoned by the server: ForceCloseAsync recovers it
@@ -866,9 +935,10 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 return; // the open may still be included
             }
 
+            // Nothing was paid: each reservation settles at zero (this also returns one a restart marked "unknown").
             foreach (var held in channel.Reservations)
             {
-                await _ledger.ReleaseAsync(held.ToReservation(), CancellationToken.None).ConfigureAwait(false);
+                await _ledger.CommitPartAsync(held.ToReservation(), BigInteger.Zero, CancellationToken.None).ConfigureAwait(false);
             }
 
             var never = channel with { State = SessionChannelState.Closed, SettledToPayee = 0, RefundedToPayer = 0 };
@@ -1221,8 +1291,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 return;
             }
 
-            foreach (var channel in await _store.LoadAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var loaded in await _store.LoadAsync(cancellationToken).ConfigureAwait(false))
             {
+                var channel = loaded;
                 if (channel.Payer != _signer.Address.ToString() || channel.State == SessionChannelState.Closed)
                 {
                     continue; // another key's channels are not ours to use
@@ -1230,12 +1301,20 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
 
                 if (channel.State == SessionChannelState.Open)
                 {
-                    var slot = SlotFor(channel);
+                    var slot = await TryUseStoredAsync(channel, cancellationToken).ConfigureAwait(false);
+                    if (slot is null || ReferenceEquals(slot, ChannelSlot.Elsewhere))
+                    {
+                        continue; // another process holds it (Exclusive): it is not this process's to use
+                    }
+
                     if (_live.TryAdd(slot.Key, slot))
                     {
                         _byId[channel.ChannelId] = slot;
                         continue;
                     }
+
+                    await ReturnLeaseAsync(slot).ConfigureAwait(false);
+                    channel = slot.Channel;
                 }
 
                 _parked[channel.ChannelId] = channel;
@@ -1284,15 +1363,142 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         return new ChannelSlot(key, descriptor, id, new Voucher(channel.ChainId, escrow), channel);
     }
 
-    private void ReleaseGates(SessionTicket ticket)
+    private async ValueTask ReleaseGatesAsync(SessionTicket ticket)
     {
         if (ticket.HoldsSlotGate)
         {
             ticket.HoldsSlotGate = false;
+            await ReturnLeaseAsync(ticket.Slot!).ConfigureAwait(false);
             ticket.Slot!.Gate.Release();
         }
 
         ReleaseOpenGate(ticket);
+    }
+
+    /// <summary>
+    /// Holds the channel's lease before anything is signed or saved on it (another process may use the channel too), and takes
+    /// the stored record: what another holder signed or deposited since is the floor here. Waits its turn when
+    /// <paramref name="wait"/>, up to <see cref="TempoSessionOptions.LeaseWaitTimeout"/>.
+    /// </summary>
+    /// <returns>Whether the lease is held; a channel another process closed meanwhile is evicted.</returns>
+    private async ValueTask<bool> LeaseAsync(ChannelSlot slot, bool wait, CancellationToken cancellationToken)
+    {
+        if (slot.Leased)
+        {
+            return true;
+        }
+
+        var started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(2);
+        while (true)
+        {
+            var stored = await _store.TryLeaseAsync(slot.Channel, wait, cancellationToken).ConfigureAwait(false);
+            if (stored is not null)
+            {
+                slot.Leased = true;
+                slot.Channel = stored.HighestSigned >= slot.Channel.HighestSigned ? stored : stored with { HighestSigned = slot.Channel.HighestSigned };
+                if (stored.State != SessionChannelState.Open && !slot.Evicted)
+                {
+                    Evict(slot);
+                    if (stored.State != SessionChannelState.Closed)
+                    {
+                        _parked[stored.ChannelId] = stored;
+                    }
+                }
+
+                return true;
+            }
+
+            if (!wait || _time.GetElapsedTime(started) >= _options.LeaseWaitTimeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 50));
+        }
+    }
+
+    /// <summary>Like <see cref="LeaseAsync"/>, waiting; a channel still held elsewhere after the wait is an error.</summary>
+    private async ValueTask HoldLeaseAsync(ChannelSlot slot, CancellationToken cancellationToken)
+    {
+        if (!await LeaseAsync(slot, wait: true, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TempoSessionException(slot.Channel.ChannelId, $"The channel {slot.Channel.ChannelId} stayed leased by another process for LeaseWaitTimeout ({_options.LeaseWaitTimeout}); try again when that process is done with it.");
+        }
+    }
+
+    /// <summary>Gives the lease back unless this process keeps the channel (Exclusive sharing, a live channel).</summary>
+    private async ValueTask ReturnLeaseAsync(ChannelSlot slot)
+    {
+        if (!slot.Leased || (_options.Sharing == ChannelSharing.Exclusive && !slot.Evicted && _live.TryGetValue(slot.Key, out var live) && ReferenceEquals(live, slot)))
+        {
+            return;
+        }
+
+        slot.Leased = false;
+        try
+        {
+            await _store.ReleaseLeaseAsync(slot.Channel.ChannelId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (MppException ex)
+        {
+            LogLeaseReleaseFailed(_logger, ex, slot.Channel.ChannelId); // the lease expires by itself
+        }
+    }
+
+    /// <summary>
+    /// A stored open channel made usable here: with Exclusive sharing only if this process can lease it (else
+    /// <see cref="ChannelSlot.Elsewhere"/>), with Shared sharing always (leased per request).
+    /// </summary>
+    private async ValueTask<ChannelSlot?> TryUseStoredAsync(SessionChannel channel, CancellationToken cancellationToken)
+    {
+        var slot = SlotFor(channel);
+        if (_options.Sharing == ChannelSharing.Exclusive && !await LeaseAsync(slot, wait: false, cancellationToken).ConfigureAwait(false))
+        {
+            return ChannelSlot.Elsewhere;
+        }
+
+        if (slot.Channel.State != SessionChannelState.Open)
+        {
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
+            return null;
+        }
+
+        return slot;
+    }
+
+    /// <summary>
+    /// Before a new channel is opened for a scope: an open one in the store that another process opened (Shared) or gave up,
+    /// or whose holder died (Exclusive, once the lease has expired), serves instead, at its stored high-water mark.
+    /// </summary>
+    private async ValueTask<ChannelSlot?> AdoptAsync(ChannelKey key, CancellationToken cancellationToken)
+    {
+        var payer = _signer.Address.ToString();
+        foreach (var channel in await _store.LoadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (channel.State != SessionChannelState.Open || channel.Payer != payer || _byId.ContainsKey(channel.ChannelId) || SlotFor(channel).Key != key)
+            {
+                continue;
+            }
+
+            var slot = await TryUseStoredAsync(channel, cancellationToken).ConfigureAwait(false);
+            if (slot is null || ReferenceEquals(slot, ChannelSlot.Elsewhere))
+            {
+                continue;
+            }
+
+            if (_live.TryAdd(key, slot))
+            {
+                _byId[channel.ChannelId] = slot;
+                return slot;
+            }
+
+            await ReturnLeaseAsync(slot).ConfigureAwait(false);
+            return _live.TryGetValue(key, out var other) ? other : null;
+        }
+
+        return null;
     }
 
     private void ReleaseOpenGate(SessionTicket ticket)
@@ -1335,6 +1541,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     [LoggerMessage(2008, LogLevel.Error, "Session channel {ChannelId} settled {Settled} on chain, above the {Signed} this client signed")]
     private static partial void LogSettlementAboveSigned(ILogger logger, string channelId, string settled, string signed);
 
+    [LoggerMessage(2010, LogLevel.Warning, "Giving up the lease on session channel {ChannelId} failed; it expires by itself")]
+    private static partial void LogLeaseReleaseFailed(ILogger logger, Exception exception, string channelId);
+
     [LoggerMessage(2009, LogLevel.Warning, "A receipt for session channel {ChannelId} claims {Accepted} accepted, above the {Signed} signed; ignored")]
     private static partial void LogReceiptAboveSigned(ILogger logger, string channelId, string accepted, string signed);
 }
@@ -1366,6 +1575,9 @@ internal sealed class ChannelSlot(ChannelKey key, ChannelDescriptor descriptor, 
 {
     private JsonObject? _descriptorJson;
 
+    /// <summary>Marks a stored channel that another process holds.</summary>
+    public static readonly ChannelSlot Elsewhere = new(default, null!, [], null!, null!);
+
     public ChannelKey Key { get; } = key;
 
     public ChannelDescriptor Descriptor { get; } = descriptor;
@@ -1375,6 +1587,9 @@ internal sealed class ChannelSlot(ChannelKey key, ChannelDescriptor descriptor, 
     public Voucher VoucherDomain { get; } = voucherDomain;
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Gets or sets whether this process holds the channel's lease in the store; changed only by the holder of <see cref="Gate"/>.</summary>
+    public bool Leased { get; set; }
 
     /// <summary>Gets or sets the record; changed only by the holder of <see cref="Gate"/>.</summary>
     public SessionChannel Channel { get; set; } = channel;

@@ -22,7 +22,7 @@ public sealed class TempoSessionOptions
     /// <summary>Gets escrow addresses accepted besides the canonical TIP-1034 escrow <c>0x4d50…0000</c>.</summary>
     public IList<string> AllowedEscrows { get; } = [];
 
-    /// <summary>Gets or sets whether open channels are closed cooperatively when the host stops.</summary>
+    /// <summary>Gets or sets whether open channels are closed cooperatively when the host stops (not with <see cref="ChannelSharing.Shared"/>: a fleet's channels outlive one agent).</summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool CloseOnShutdown { get; set; } = true;
 
@@ -30,8 +30,40 @@ public sealed class TempoSessionOptions
     /// <value>The default is 30 seconds.</value>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Gets or sets the directory of a durable channel store; <see langword="null"/> keeps channels in memory.</summary>
-    public string? StoreDirectory { get; set; }
+    /// <summary>
+    /// Gets or sets how processes that share a durable channel store (SQLite, PostgreSQL) use one channel. The store leases
+    /// each channel to one process at a time, so two processes never sign on a channel at once.
+    /// </summary>
+    /// <value>The default is <see cref="ChannelSharing.Exclusive"/>.</value>
+    public ChannelSharing Sharing { get; set; } = ChannelSharing.Exclusive;
+
+    /// <summary>
+    /// Gets or sets how long a channel lease lasts without renewal (the holder renews it every third of this while it runs).
+    /// A crashed holder's channel is taken over this long after its last renewal (at once on the same machine).
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long a call waits for a channel another process holds (<see cref="ChannelSharing.Shared"/>) before it is denied (<c>tempo.channel-busy</c>).</summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How processes sharing a channel store use one channel.</summary>
+public enum ChannelSharing
+{
+    /// <summary>
+    /// A process leases each channel it pays on for as long as it runs (renewed in the background, released when it stops);
+    /// another process that finds the channel leased opens a channel of its own. The most throughput: one channel per process.
+    /// </summary>
+    Exclusive,
+
+    /// <summary>
+    /// Processes share channels: each voucher-carrying request leases the channel for its duration and releases it after the
+    /// answer; a process that finds the channel leased waits its turn (up to <see cref="TempoSessionOptions.LeaseWaitTimeout"/>).
+    /// One deposit for a fleet; requests on one channel are sequenced across the fleet.
+    /// </summary>
+    Shared,
 }
 
 internal sealed class TempoSessionOptionsValidator : IValidateOptions<TempoSessionOptions>
@@ -67,6 +99,11 @@ internal sealed class TempoSessionOptionsValidator : IValidateOptions<TempoSessi
         if (options.CloseTimeout <= TimeSpan.Zero)
         {
             failures.Add("Tempo sessions: CloseTimeout must be positive.");
+        }
+
+        if (options.LeaseDuration < TimeSpan.FromMilliseconds(300) || options.LeaseWaitTimeout < TimeSpan.Zero || !Enum.IsDefined(options.Sharing))
+        {
+            failures.Add($"Tempo sessions: LeaseDuration ({options.LeaseDuration}) must be at least 300 ms, LeaseWaitTimeout ({options.LeaseWaitTimeout}) not negative, and Sharing Exclusive or Shared.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

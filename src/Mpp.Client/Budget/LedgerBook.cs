@@ -1,10 +1,9 @@
-using System.Globalization;
 using System.Numerics;
 
 namespace Mpp.Client;
 
 /// <summary>
-/// The accounting both ledgers share: live entries (reserved, committed, unknown), folded into per-host
+/// The in-memory ledger's accounting: live entries (reserved, committed, unknown), folded into per-host
 /// totals once older than every window, running totals so that per-host and total checks cost O(1), and
 /// the limit checks. Not thread-safe: callers hold a lock.
 /// </summary>
@@ -23,58 +22,21 @@ internal sealed class LedgerBook
     /// <summary>Folded spending per (scope, asset, host).</summary>
     public Dictionary<(string Scope, string Asset, string Host), BigInteger> Folded { get; } = [];
 
-    public void Load(IEnumerable<LedgerEntry> entries, IEnumerable<KeyValuePair<(string Scope, string Asset, string Host), BigInteger>> folded)
-    {
-        foreach (var (key, amount) in folded)
-        {
-            Folded[key] = amount;
-            AddToTotals(key.Scope, key.Asset, key.Host, amount);
-        }
-
-        foreach (var entry in entries)
-        {
-            Entries[entry.Id] = entry;
-            AddToTotals(entry.Scope, entry.Asset, entry.Host, entry.Amount);
-        }
-    }
-
     public ReservationResult TryReserve(SpendRequest request, DateTimeOffset now)
     {
-        var limit = request.Limit;
         var asset = request.Amount.Asset.ToString();
-        if (limit.PerRequest is { } perRequest && request.PerRequestAmount > perRequest)
+        var refusal = LedgerLimits.Check(
+            request,
+            now,
+            () => _totals.GetValueOrDefault((request.Scope, asset)),
+            () => _hostTotals.GetValueOrDefault((request.Scope, asset, request.Host)),
+            since => SpentSince(request.Scope, asset, since.ToUnixTimeMilliseconds()));
+        if (refusal is { } refused)
         {
-            return ReservationResult.Refused("budget.per-request", $"The call costs {request.PerRequestAmount} units of {asset}; the per-request limit is {perRequest}.");
+            return refused;
         }
 
         var amount = request.Amount.Units;
-        if (limit.Total is { } total)
-        {
-            var spent = _totals.GetValueOrDefault((request.Scope, asset));
-            if (spent + amount > total)
-            {
-                return ReservationResult.Refused("budget.total", $"Spending {amount} more units of {asset} would exceed the total limit of {total} ({spent} already spent or held).");
-            }
-        }
-
-        if (limit.PerHost is { } perHost)
-        {
-            var spent = _hostTotals.GetValueOrDefault((request.Scope, asset, request.Host));
-            if (spent + amount > perHost)
-            {
-                return ReservationResult.Refused("budget.per-host", $"Spending {amount} more units of {asset} at {request.Host} would exceed the per-host limit of {perHost} ({spent} already spent or held).");
-            }
-        }
-
-        foreach (var window in limit.Windows)
-        {
-            var spent = SpentSince(request.Scope, asset, (now - window.Period).ToUnixTimeMilliseconds());
-            if (spent + amount > window.Max)
-            {
-                return ReservationResult.Refused("budget.window", $"Spending {amount} more units of {asset} would exceed the limit of {window.Max} per {Describe(window.Period)} ({spent} spent or held in that window).");
-            }
-        }
-
         var reservation = new SpendReservation(Guid.NewGuid(), request.Scope, request.Host, request.Amount, now);
         Entries[reservation.Id] = new LedgerEntry(reservation.Id, request.Scope, asset, request.Host, amount, now.ToUnixTimeMilliseconds(), LedgerEntryState.Reserved);
         AddToTotals(request.Scope, asset, request.Host, amount);
@@ -199,11 +161,6 @@ internal sealed class LedgerBook
         _totals[(scope, asset)] = _totals.GetValueOrDefault((scope, asset)) + amount;
         _hostTotals[(scope, asset, host)] = _hostTotals.GetValueOrDefault((scope, asset, host)) + amount;
     }
-
-    private static string Describe(TimeSpan period)
-        => period.TotalDays >= 1 && period.TotalDays % 1 == 0 ? $"{period.TotalDays.ToString(CultureInfo.InvariantCulture)} day(s)"
-            : period.TotalHours >= 1 && period.TotalHours % 1 == 0 ? $"{period.TotalHours.ToString(CultureInfo.InvariantCulture)} hour(s)"
-            : period.ToString("c", CultureInfo.InvariantCulture);
 }
 
 internal enum LedgerEntryState

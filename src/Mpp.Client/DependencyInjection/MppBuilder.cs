@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Mpp.Client;
 using Mpp.Client.Stripe;
 
@@ -73,33 +74,57 @@ public sealed class MppBuilder
         return this;
     }
 
-    /// <summary>Keeps the budget in a file shared by every process on this machine (instead of in memory).</summary>
-    /// <param name="path">The ledger file.</param>
+    /// <summary>
+    /// Keeps the budget ledger, the payment journal and the receipts in one SQLite file (instead of memory), shared safely by
+    /// the processes of this machine; <c>AddTempoSessions()</c> keeps its channels there too. The file is opened, checked and
+    /// migrated when the host starts (a damaged or foreign file fails start-up with a <see cref="PaymentStoreException"/>).
+    /// </summary>
+    /// <param name="path">The database file, e.g. <c>/var/lib/agent/mpp.db</c>.</param>
     /// <returns>This builder.</returns>
-    public MppBuilder UseFileLedger(string path)
+    public MppBuilder UseSqlite(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        Services.Replace(ServiceDescriptor.Singleton<ISpendLedger>(sp => new FileSpendLedger(path, sp.GetRequiredService<TimeProvider>())));
-        return this;
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return UseSqlite(o => o.Path = path);
     }
 
-    /// <summary>Appends receipts to a JSON-lines file (instead of memory).</summary>
-    /// <param name="path">The file.</param>
+    /// <summary>Keeps the ledger, journal and receipts (and Tempo session channels) in one SQLite file, configured in full.</summary>
+    /// <param name="configure">Sets the path and the durability options; validated here.</param>
     /// <returns>This builder.</returns>
-    public MppBuilder UseFileReceiptStore(string path)
+    public MppBuilder UseSqlite(Action<SqliteStoreOptions> configure)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        Services.Replace(ServiceDescriptor.Singleton<IReceiptStore>(sp => new JsonLinesReceiptStore(path, sp.GetRequiredService<TimeProvider>())));
-        return this;
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new SqliteStoreOptions();
+        configure(options);
+        if (string.IsNullOrWhiteSpace(options.Path) || options.BusyTimeout <= TimeSpan.Zero)
+        {
+            throw new PaymentConfigurationException("UseSqlite: Path is required and BusyTimeout must be positive.");
+        }
+
+        Services.Replace(ServiceDescriptor.Singleton(sp => MppSqliteDatabase.Open(options, sp.GetRequiredService<TimeProvider>())));
+        return UseStores(
+            sp => new SqliteSpendLedger(sp.GetRequiredService<MppSqliteDatabase>()),
+            sp => new SqlitePaymentJournal(sp.GetRequiredService<MppSqliteDatabase>()),
+            sp => new SqliteReceiptStore(sp.GetRequiredService<MppSqliteDatabase>()));
     }
 
-    /// <summary>Writes the payment journal to a JSON-lines file (instead of memory), so unknown outcomes survive a crash.</summary>
-    /// <param name="path">The file.</param>
+    /// <summary>
+    /// Replaces the ledger, journal and receipt store together (what <see cref="UseSqlite(string)"/> and <c>UsePostgres</c> do),
+    /// and opens them when the host starts, so an unusable store fails start-up rather than the first payment.
+    /// </summary>
+    /// <param name="ledger">Creates the ledger.</param>
+    /// <param name="journal">Creates the journal.</param>
+    /// <param name="receipts">Creates the receipt store.</param>
     /// <returns>This builder.</returns>
-    public MppBuilder UseFileJournal(string path)
+    public MppBuilder UseStores(Func<IServiceProvider, ISpendLedger> ledger, Func<IServiceProvider, IPaymentJournal> journal, Func<IServiceProvider, IReceiptStore> receipts)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        Services.Replace(ServiceDescriptor.Singleton<IPaymentJournal>(sp => new JsonLinesPaymentJournal(path, sp.GetRequiredService<TimeProvider>())));
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(journal);
+        ArgumentNullException.ThrowIfNull(receipts);
+        Services.Replace(ServiceDescriptor.Singleton(ledger));
+        Services.Replace(ServiceDescriptor.Singleton(journal));
+        Services.Replace(ServiceDescriptor.Singleton(receipts));
+        Services.AddOptions<DurableStoreStartup>().ValidateOnStart();
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DurableStoreStartup>, DurableStoreStartupValidator>());
         return this;
     }
 

@@ -1,6 +1,6 @@
 namespace Mpp.Client;
 
-/// <summary>The most recent receipts, held in memory (the oldest are dropped past <see cref="Capacity"/>; use the JSON-lines store for a full history).</summary>
+/// <summary>The most recent receipts, held in memory (the oldest are dropped past <see cref="Capacity"/>; use the SQLite store, <c>UseSqlite</c>, for a full history).</summary>
 public sealed class InMemoryReceiptStore : IReceiptStore
 {
     /// <summary>The most receipts kept.</summary>
@@ -37,7 +37,7 @@ public sealed class InMemoryReceiptStore : IReceiptStore
 
 /// <summary>
 /// A payment journal held in memory. Pending and unknown entries are always kept; settled and rejected ones
-/// beyond <see cref="Capacity"/> are dropped, oldest first (use the JSON-lines journal to keep everything).
+/// beyond <see cref="Capacity"/> are dropped, oldest first (use the SQLite store, <c>UseSqlite</c>, to keep everything).
 /// </summary>
 public sealed class InMemoryPaymentJournal : IPaymentJournal
 {

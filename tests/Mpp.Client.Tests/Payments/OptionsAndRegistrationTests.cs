@@ -128,14 +128,15 @@ public sealed class OptionsAndRegistrationTests
     [Test]
     public void Durable_stores_replace_the_in_memory_ones()
     {
-        var folder = Path.Combine(Path.GetTempPath(), "mpp-di-" + Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(Path.GetTempPath(), "mpp-di-" + Guid.NewGuid().ToString("N"), "mpp.db");
         var services = new ServiceCollection();
-        services.AddMpp().UseFileLedger(Path.Combine(folder, "ledger.json")).UseFileJournal(Path.Combine(folder, "journal.jsonl")).UseFileReceiptStore(Path.Combine(folder, "receipts.jsonl"));
+        services.AddMpp().UseSqlite(path);
         using var provider = services.BuildServiceProvider();
 
-        Assert.That(provider.GetRequiredService<ISpendLedger>(), Is.InstanceOf<FileSpendLedger>());
-        Assert.That(provider.GetRequiredService<IPaymentJournal>(), Is.InstanceOf<JsonLinesPaymentJournal>());
-        Assert.That(provider.GetRequiredService<IReceiptStore>(), Is.InstanceOf<JsonLinesReceiptStore>());
+        Assert.That(provider.GetRequiredService<ISpendLedger>(), Is.InstanceOf<SqliteSpendLedger>());
+        Assert.That(provider.GetRequiredService<IPaymentJournal>(), Is.InstanceOf<SqlitePaymentJournal>());
+        Assert.That(provider.GetRequiredService<IReceiptStore>(), Is.InstanceOf<SqliteReceiptStore>());
+        Assert.That(provider.GetRequiredService<MppSqliteDatabase>().Path, Is.EqualTo(path), "one file for all three");
     }
 
     [Test]
