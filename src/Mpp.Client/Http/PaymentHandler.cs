@@ -51,6 +51,8 @@ internal sealed class PaymentServices(
 /// </remarks>
 internal sealed class PaymentHandler : DelegatingHandler
 {
+    private const int MaxMalformedLogged = 8;
+
     private readonly string _clientName;
     private readonly IOptionsMonitor<MppPaymentOptions> _options;
     private readonly PaymentServices _services;
@@ -286,9 +288,15 @@ internal sealed class PaymentHandler : DelegatingHandler
             var endpoint = new LoggedUri(payUri);
             var parsed = PaymentChallenge.ParseAll(response.Headers);
             Log.ChallengesReceived(services.Logger, endpoint, parsed.Challenges.Count, parsed.Errors.Count);
-            foreach (var error in parsed.Errors)
+            for (var e = 0; e < Math.Min(parsed.Errors.Count, MaxMalformedLogged); e++)
             {
-                Log.ChallengeMalformed(services.Logger, endpoint, error.Message);
+                // A few explain the problem; a server sending thousands does not get to flood the log.
+                Log.ChallengeMalformed(services.Logger, endpoint, parsed.Errors[e].Message);
+            }
+
+            if (parsed.ExceedsSizeLimit)
+            {
+                return await UnpayableAsync(response, call, "challenge.too-large", parsed.Errors[0].Message, cancellationToken).ConfigureAwait(false);
             }
 
             if (parsed.Challenges.Count == 0)
