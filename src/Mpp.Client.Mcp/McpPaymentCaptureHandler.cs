@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Mpp.Client.Protocol;
 
 namespace Mpp.Client.Mcp;
 
@@ -83,12 +84,18 @@ internal sealed class McpPaymentCaptureHandler : DelegatingHandler
             var found = false;
             foreach (var candidate in Messages(text))
             {
+                var bytes = Encoding.UTF8.GetBytes(candidate);
+                if (!JsonObjectValidator.IsValidObject(bytes))
+                {
+                    continue; // not one JSON-RPC message we can read unambiguously
+                }
+
                 try
                 {
-                    using var document = JsonDocument.Parse(candidate);
+                    using var document = JsonDocument.Parse(bytes);
                     if (document.RootElement.ValueKind == JsonValueKind.Object &&
                         document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object &&
-                        error.TryGetProperty("code", out var c) && c.TryGetInt32(out var value))
+                        error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var value))
                     {
                         code = value;
                         data = error.TryGetProperty("data", out var d) ? d.Clone() : null;

@@ -1078,7 +1078,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var signature = await _signer.SignHashAsync(transaction.SigningHash(), cancellationToken).ConfigureAwait(false);
         var hash = await _rpc.SendRawTransactionAsync(transaction.Serialize(signature, _signer.Address), cancellationToken).ConfigureAwait(false);
         var receipt = await _rpc.WaitForReceiptAsync(hash, _tempo.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
-        if (receipt.GetProperty("status").GetString() != "0x1")
+        if (!RpcAnswer.Succeeded(receipt))
         {
             throw new TempoSessionException(channel.ChannelId, $"The escrow transaction {hash} for channel {channel.ChannelId} reverted.");
         }
@@ -1102,10 +1102,8 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             ["toBlock"] = "latest",
             ["topics"] = new JsonArray(Escrow.ChannelClosedTopic, slot.Channel.ChannelId),
         };
-        var logs = await _rpc.CallAsync("eth_getLogs", [filter], cancellationToken).ConfigureAwait(false);
-        foreach (var log in logs.EnumerateArray())
+        foreach (var hash in await _rpc.LogTransactionHashesAsync(filter, cancellationToken).ConfigureAwait(false))
         {
-            var hash = log.GetProperty("transactionHash").GetString()!;
             var receipt = await _rpc.WaitForReceiptAsync(hash, _tempo.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
             if (Escrow.FindChannelClosed(receipt, EvmAddress.Parse(slot.Channel.Escrow), slot.Channel.ChannelId) is { } closed)
             {
@@ -1119,14 +1117,12 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     private async Task<ChannelOnChain> ReadChannelAsync(ChannelSlot slot, CancellationToken cancellationToken)
     {
         var call = new JsonObject { ["to"] = slot.Channel.Escrow, ["data"] = Hex.Encode(Escrow.GetChannel(slot.Descriptor)) };
-        var result = await _rpc.CallAsync("eth_call", [call, "latest"], cancellationToken).ConfigureAwait(false);
-        return Escrow.DecodeChannel(Hex.Decode(result.GetString()!));
+        return Escrow.DecodeChannel(await _rpc.EthCallAsync(call, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<long> ChainTimeAsync(CancellationToken cancellationToken)
     {
-        var block = await _rpc.CallAsync("eth_getBlockByNumber", ["latest", false], cancellationToken).ConfigureAwait(false);
-        var head = (long)Hex.DecodeQuantity(block.GetProperty("timestamp").GetString()!);
+        var head = await _rpc.LatestBlockTimestampAsync(cancellationToken).ConfigureAwait(false);
 
         // The node accepts validBefore within 30 s of its head: build from the head, never from a clock that may run ahead or behind it.
         return head;

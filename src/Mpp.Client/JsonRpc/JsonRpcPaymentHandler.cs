@@ -150,16 +150,32 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
             return (null, null);
         }
 
+        var answer = ReadAnswer(bytes, credentialSent);
+        return (answer, bytes);
+    }
+
+    /// <summary>
+    /// Reads a JSON-RPC answer body in payment terms: a payment error (with its challenges, problem and failure) or an
+    /// accepted answer with the receipt from the root or <c>result._meta</c>. <see langword="null"/> when the body is not a
+    /// JSON object. Never throws for what a server sends (the fuzz targets hold it to that).
+    /// </summary>
+    internal static PaidAnswer<HttpResponseMessage>? ReadAnswer(byte[] bytes, bool credentialSent)
+    {
+        if (!JsonObjectValidator.IsValidObject(bytes))
+        {
+            return null;
+        }
+
         try
         {
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return (null, bytes);
+                return null;
             }
 
-            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.TryGetInt32(out var code))
+            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var code))
             {
                 var data = JsonRpcPaymentData.Read(error.TryGetProperty("data", out var d) ? d : null);
                 var kind = code switch
@@ -170,16 +186,16 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
                     JsonRpcPaymentCodes.InvalidParams or JsonRpcPaymentCodes.InternalError when credentialSent => PaidAnswerKind.Failed,
                     _ => PaidAnswerKind.Accepted, // some other error: the application's answer, not a payment matter
                 };
-                return (new PaidAnswer<HttpResponseMessage>(kind, null, null, data, code), bytes);
+                return new PaidAnswer<HttpResponseMessage>(kind, null, null, data, code);
             }
 
             var receipt = JsonRpcPaymentData.ReadReceipt(root.TryGetProperty("_meta", out var meta) ? meta : null)
                 ?? (root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object && result.TryGetProperty("_meta", out var resultMeta) ? JsonRpcPaymentData.ReadReceipt(resultMeta) : null);
-            return (PaidAnswer<HttpResponseMessage>.Accepted(null!, receipt), bytes);
+            return PaidAnswer<HttpResponseMessage>.Accepted(null!, receipt);
         }
         catch (JsonException)
         {
-            return (null, bytes);
+            return null;
         }
     }
 
@@ -189,27 +205,58 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         {
             return JsonNode.Parse(body) as JsonObject;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
-            return null;
+            return null; // not a JSON-RPC request we can resend (a repeated member is an ArgumentException): passed through unpaid
         }
     }
 
-    private static byte[]? WithId(byte[] bytes, JsonNode originalId)
+    /// <summary>
+    /// The answer with the caller's own <c>id</c> put back (every <c>id</c> member of the root, should a server repeat
+    /// it); anything that is not a JSON object with an <c>id</c> comes back unchanged.
+    /// </summary>
+    internal static byte[] WithId(byte[] bytes, JsonNode originalId)
     {
+        if (!JsonObjectValidator.IsValidObject(bytes))
+        {
+            return bytes;
+        }
+
         try
         {
-            if (JsonNode.Parse(bytes) is JsonObject answer && answer.ContainsKey("id"))
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out _))
             {
-                answer["id"] = originalId.DeepClone();
-                return Encoding.UTF8.GetBytes(answer.ToJsonString());
+                return bytes;
             }
+
+            using var output = new MemoryStream(bytes.Length + 16);
+            using (var writer = new Utf8JsonWriter(output))
+            {
+                writer.WriteStartObject();
+                foreach (var member in root.EnumerateObject())
+                {
+                    if (member.NameEquals("id"u8))
+                    {
+                        writer.WritePropertyName("id"u8);
+                        originalId.WriteTo(writer);
+                    }
+                    else
+                    {
+                        member.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteEndObject();
+            }
+
+            return output.ToArray();
         }
         catch (JsonException)
         {
+            return bytes;
         }
-
-        return bytes;
     }
 
     /// <summary>The response with its (already read) body as buffered content, headers kept.</summary>

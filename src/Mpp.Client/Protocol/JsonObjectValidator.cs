@@ -27,6 +27,20 @@ internal static class JsonObjectValidator
 
     internal static long WorkDone => t_work;
 
+    /// <summary>Whether <paramref name="utf8"/> passes <see cref="ValidateObject"/>.</summary>
+    public static bool IsValidObject(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            ValidateObject(utf8, "json");
+            return true;
+        }
+        catch (MppProtocolException)
+        {
+            return false;
+        }
+    }
+
     public static void ValidateObject(ReadOnlySpan<byte> utf8, string parameter)
     {
         // Utf8JsonReader checks structure but leaves unescaped string bytes to be validated when read.

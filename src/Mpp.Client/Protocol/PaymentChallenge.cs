@@ -295,6 +295,19 @@ public sealed class PaymentChallenge
     /// <exception cref="MppProtocolException">A required member is missing or a value is invalid.</exception>
     public static PaymentChallenge FromJson(JsonElement json)
     {
+        try
+        {
+            return FromJsonCore(json);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to read names or strings holding invalid UTF-8 or an escaped lone surrogate.
+            throw MppProtocolException.Parse("The challenge holds a name or string that is not valid UTF-8 or UTF-16.", "challenge");
+        }
+    }
+
+    private static PaymentChallenge FromJsonCore(JsonElement json)
+    {
         if (json.ValueKind != JsonValueKind.Object)
         {
             throw MppProtocolException.Parse("The challenge must be a JSON object.", "challenge");
