@@ -34,9 +34,6 @@ public static class FuzzTargets
         ["rpc"] = RpcAnswers,
     };
 
-    private static readonly PaymentContext Context = new("fuzz", HttpMethod.Get, new Uri("https://api.example.com/resource"), 1);
-    private static readonly StripeChargeMethod Stripe = new(new NoTokens(), TimeProvider.System);
-    private static readonly EvmAddress Escrow = EvmAddress.Parse("0x4d50500000000000000000000000000000000000");
     private const string ChannelId = "0xd641949e6399464508c6e85c1044211ba8934615fdeb78d70da10dbbf5adc2bf";
 
     /// <summary>
@@ -104,7 +101,7 @@ public static class FuzzTargets
                         _ = SessionRequest.Read(challenge);
                         break;
                     default:
-                        _ = Stripe.QuoteAsync(challenge, Context, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                        _ = Shared.Stripe.QuoteAsync(challenge, Shared.Context, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                         break;
                 }
             }
@@ -305,7 +302,7 @@ public static class FuzzTargets
         Try(() => RpcAnswer.Int64(RpcAnswer.Member(result, "timestamp", "eth_getBlockByNumber"), "eth_getBlockByNumber", "timestamp"));
         Try(() => RpcAnswer.LogTransactionHashes(result));
         Try(() => RpcAnswer.Receipt(result) is { } receipt && RpcAnswer.Succeeded(receipt));
-        Try(() => Mpp.Client.Tempo.Sessions.Escrow.FindChannelClosed(result, Escrow, ChannelId));
+        Try(() => Mpp.Client.Tempo.Sessions.Escrow.FindChannelClosed(result, Shared.Escrow, ChannelId));
         Try(() => Mpp.Client.Tempo.Sessions.Escrow.DecodeChannel(RpcAnswer.Data(result, "eth_call", "return data")));
     }
 
@@ -379,6 +376,24 @@ public static class FuzzTargets
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
             => base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+    }
+
+    /// <summary>
+    /// Values the targets share, built on first use: under the fuzzer, instrumented code may run only after SharpFuzz has
+    /// attached AFL's coverage map, so nothing of the library runs in a static initializer of <see cref="FuzzTargets"/>.
+    /// </summary>
+    private static class Shared
+    {
+        public static readonly PaymentContext Context;
+        public static readonly StripeChargeMethod Stripe;
+        public static readonly EvmAddress Escrow;
+
+        static Shared()
+        {
+            Context = new("fuzz", HttpMethod.Get, new Uri("https://api.example.com/resource"), 1);
+            Stripe = new(new NoTokens(), TimeProvider.System);
+            Escrow = EvmAddress.Parse("0x4d50500000000000000000000000000000000000");
+        }
     }
 
     /// <summary>Quoting never asks for a token; paying is not fuzzed.</summary>

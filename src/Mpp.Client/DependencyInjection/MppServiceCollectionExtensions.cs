@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -139,6 +140,10 @@ public static class MppHttpClientBuilderExtensions
         options.ValidateOnStart();
         var name = builder.Name;
         builder.AddHttpMessageHandler(sp => new PaymentHandler(name, sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>(), sp.GetRequiredService<PaymentServices>()));
+
+        // Outermost, whatever the order of registration: every attempt a retry or hedging handler makes of a call shares
+        // one payment scope, so a handler registered before this one can never make the call pay twice.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, PaymentCallScopeFilter>());
 
         // The payment handler follows redirects itself so that credentials never cross origins.
         builder.ConfigurePrimaryHttpMessageHandler((handler, sp) =>

@@ -103,7 +103,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> ContinueAsync(HttpRequestMessage request, Task<HttpResponseMessage> sent, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ContinueAsync(HttpRequestMessage request, Task<HttpResponseMessage> sent, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken, object? attempt = null)
     {
         var response = await sent.ConfigureAwait(false);
         response = await FollowRedirectsAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
@@ -112,7 +112,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             return response;
         }
 
-        return await NegotiateAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
+        return await NegotiateAsync(request, response, replayable, options, cancellationToken, attempt).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -155,6 +155,15 @@ internal sealed class PaymentHandler : DelegatingHandler
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
+        // One attempt of a call pays: a copy sent again by a retry or hedging handler outside this one goes the normal way.
+        var scope = PaymentCallScope.For(request);
+        var attempt = new object();
+        if (!scope.TryClaim(attempt))
+        {
+            await PaymentSelection.NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
         // Signed only now, after the policy allowed it (the money itself is already held by the channel's deposit).
         PaymentCredential credential;
         try
@@ -163,9 +172,14 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (PaymentDeniedException ex)
         {
-            // For example a top-up the budget refuses: the normal path explains it with the server's 402.
+            // For example a top-up the budget refuses: the normal path decides (and explains) with the server's 402.
             Log.ChallengeRefused(services.Logger, challenge.Id, ex.Rule, ex.Message);
-            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken, attempt).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            scope.Release(attempt);
+            throw;
         }
 
         string headerValue;
@@ -175,6 +189,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
+            scope.Release(attempt);
             await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
@@ -188,12 +203,15 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
+            scope.Release(attempt);
             await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
 
         var call = new PaymentCall(request, options) { Rounds = 1, LastQuote = quote, JournalEntryId = entry.Id };
         var paidRequest = CloneForPayment(request, uri, credential.HeaderName, headerValue, call.IdempotencyKey);
+        scope.Sending(attempt, challenge.Id, entry.Id);
+        var sends = CredentialSends.Track(paidRequest);
         HttpResponseMessage answer;
         try
         {
@@ -224,6 +242,20 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
 
         var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+        if (answer.StatusCode == HttpStatusCode.PaymentRequired && sends.Count > 1)
+        {
+            // As on the normal path: a retry handler inside this one resent the voucher, and an earlier send may have been taken.
+            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
+            await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
+            answer.Dispose();
+            throw new PaymentOutcomeUnknownException(
+                $"The prepaid credential for challenge {challenge.Id} was sent {sends.Count} times by a retry handler inside the payment handler and the server answered the last with 402. An earlier send may have been accepted: nothing more is paid for this call; see journal entry {entry.Id}.",
+                entry.Id,
+                challenge.Id,
+                null);
+        }
+
         if (answer.StatusCode == HttpStatusCode.PaymentRequired)
         {
             // The voucher was refused (an expired challenge, a channel the server forgot…): the method learns why, then
@@ -231,7 +263,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
             Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
-            return await NegotiateAsync(request, answer, replayable, options, cancellationToken).ConfigureAwait(false);
+            return await NegotiateAsync(request, answer, replayable, options, cancellationToken, attempt).ConfigureAwait(false);
         }
 
         services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
@@ -270,17 +302,32 @@ internal sealed class PaymentHandler : DelegatingHandler
     private static bool NeedsHandling(HttpResponseMessage response, MppPaymentOptions options)
         => response.StatusCode == HttpStatusCode.PaymentRequired || (options.FollowRedirects && IsRedirect(response.StatusCode) && response.Headers.Location is not null);
 
-    private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken, object? attempt = null)
     {
-        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.negotiate");
-        var services = _services;
-        var call = new PaymentCall(original, options);
-        var originUri = original.RequestUri;
-        if (originUri is null || !originUri.IsAbsoluteUri)
+        if (original.RequestUri is not { IsAbsoluteUri: true })
         {
             return response;
         }
 
+        var call = new PaymentCall(original, options);
+        var scope = PaymentCallScope.For(original);
+        attempt ??= call;
+        try
+        {
+            return await NegotiateRoundsAsync(call, scope, attempt, response, replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            scope.Release(attempt); // a no-op once this attempt has sent a credential
+        }
+    }
+
+    private async Task<HttpResponseMessage> NegotiateRoundsAsync(PaymentCall call, PaymentCallScope scope, object attempt, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.negotiate");
+        var services = _services;
+        var original = call.Original;
+        var originUri = original.RequestUri!;
         while (true)
         {
             var negotiationStarted = services.Time.GetTimestamp();
@@ -342,6 +389,11 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (call.Rounds >= options.MaxPaymentRounds)
             {
                 throw await RejectedAsync(response, call, $"MaxPaymentRounds ({options.MaxPaymentRounds}) credentials were refused", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!scope.TryClaim(attempt))
+            {
+                return await UnpayableAsync(response, call, "payment.retried", scope.Explain(), cancellationToken).ConfigureAwait(false);
             }
 
             var (chosen, reservation) = await PaymentSelection.ApproveAndReserveAsync(_services, _clientName, candidates, context, options, call, cancellationToken).ConfigureAwait(false);
@@ -407,6 +459,8 @@ internal sealed class PaymentHandler : DelegatingHandler
             var paidRequest = CloneForPayment(response.RequestMessage ?? original, payUri, credential.HeaderName, headerValue, call.IdempotencyKey);
             services.Metrics.Overhead(overhead + services.Time.GetElapsedTime(encodeStarted));
             response.Dispose();
+            scope.Sending(attempt, challenge.Id, entry.Id);
+            var sends = CredentialSends.Track(paidRequest);
 
             HttpResponseMessage answer;
             using (var resend = MppDiagnostics.ActivitySource.StartActivity("mpp.resend"))
@@ -450,6 +504,21 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (answer.StatusCode == HttpStatusCode.PaymentRequired)
             {
                 var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+                if (sends.Count > 1)
+                {
+                    // A retry handler inside this one sent the credential again: the server may have taken an earlier send (a
+                    // 5xx after settling, then "challenge already used"), so nothing more is paid for this call.
+                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
+                    activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
+                    answer.Dispose();
+                    throw new PaymentOutcomeUnknownException(
+                        $"The credential for challenge {challenge.Id} was sent {sends.Count} times by a retry handler inside the payment handler and the server answered the last with 402{(problem?.Code is { } code ? $" ({code})" : string.Empty)}. An earlier send may have been accepted: it is counted as spent and nothing more is paid for this call; see journal entry {entry.Id}.",
+                        entry.Id,
+                        challenge.Id,
+                        null);
+                }
 
                 // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
                 // until it expires), so it stays counted; reconciliation can release it later.

@@ -24,6 +24,23 @@ public sealed class ParserRegressionTests
     public void Every_kept_input_ends_in_the_parsers_typed_outcome(string target, string file)
         => Assert.That(() => FuzzTargets.All[target](File.ReadAllBytes(file)), Throws.Nothing);
 
+    [TestCase("description")]
+    [TestCase("id")]
+    [TestCase("realm")]
+    [TestCase("opaque")]
+    public void A_challenge_parameter_whose_unicode_escape_leaves_half_a_character_is_refused_when_parsed(string parameter)
+    {
+        // Found by AFL: the challenge parsed, and building the credential (its JSON echo) then threw after signing.
+        var values = new Dictionary<string, string> { ["id"] = "ch", ["realm"] = "r", ["method"] = "tempo", ["intent"] = "charge", ["request"] = "e30", ["description"] = "d", ["opaque"] = "e30" };
+        values[parameter] = "a\\uDeB5b";
+        var header = "Payment " + string.Join(", ", values.Select(v => $"{v.Key}=\"{v.Value}\""));
+
+        var ex = Assert.Throws<MppProtocolException>(() => PaymentChallenge.Parse(header));
+
+        Assert.That(ex!.Parameter, Is.EqualTo(parameter));
+        Assert.That(PaymentChallenge.Parse(header.Replace("\\uDeB5", "\\uD83D\\uDE00", StringComparison.Ordinal)).ToJson(), Does.Contain("\U0001F600"), "a whole surrogate pair is still read");
+    }
+
     [Test]
     public void A_json_rpc_failure_reason_with_a_lone_surrogate_is_dropped_not_thrown()
     {

@@ -1,0 +1,180 @@
+using Microsoft.Extensions.Http;
+
+namespace Mpp.Client;
+
+/// <summary>
+/// The payment state of one logical call, carried in its request's options. Retry and hedging handlers registered
+/// <em>outside</em> the payment handler send the same request again (a retry) or copies of it with the same options
+/// (hedging), so every attempt of the call sees this one object: the first attempt that pays owns the call, and once it
+/// has sent a credential no other attempt pays, whatever became of that credential. Retry handlers registered inside the
+/// payment handler never get here: they resend the request that already carries the credential.
+/// </summary>
+internal sealed class PaymentCallScope
+{
+    private static readonly HttpRequestOptionsKey<PaymentCallScope> Key = new("Mpp.PaymentCall");
+
+    private readonly object _gate = new();
+    private object? _owner;
+    private bool _sent;
+    private string? _challengeId;
+    private Guid _journalEntryId;
+
+    /// <summary>The call's scope, attached to <paramref name="request"/> on first use.</summary>
+    public static PaymentCallScope For(HttpRequestMessage request)
+    {
+        if (!request.Options.TryGetValue(Key, out var scope))
+        {
+            scope = new PaymentCallScope();
+            request.Options.Set(Key, scope);
+        }
+
+        return scope;
+    }
+
+    /// <summary>
+    /// Lets <paramref name="attempt"/> pay: the first attempt to ask owns the call; another may pay only after the owner
+    /// ended without sending a credential.
+    /// </summary>
+    public bool TryClaim(object attempt)
+    {
+        lock (_gate)
+        {
+            if (_owner is null || ReferenceEquals(_owner, attempt))
+            {
+                _owner = attempt;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Records that <paramref name="attempt"/> is sending a credential: from now on the call is never paid by another attempt.</summary>
+    public void Sending(object attempt, string challengeId, Guid journalEntryId)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_owner, attempt))
+            {
+                _sent = true;
+                _challengeId = challengeId;
+                _journalEntryId = journalEntryId;
+            }
+        }
+    }
+
+    /// <summary>Gives the call up when <paramref name="attempt"/> ends without having sent a credential.</summary>
+    public void Release(object attempt)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_owner, attempt) && !_sent)
+            {
+                _owner = null;
+            }
+        }
+    }
+
+    /// <summary>Why an attempt that could not claim the call is not paid.</summary>
+    public string Explain()
+    {
+        lock (_gate)
+        {
+            return _sent
+                ? $"This request was sent again by a handler outside the payment handler (a retry or hedging handler registered before AddMppPayments()) after a credential for challenge {_challengeId} had been sent (journal entry {_journalEntryId}); whatever became of it, the call is not paid again. Register retry handlers after AddMppPayments() so that they resend the paid request."
+                : "Another copy of this request (sent by a hedging handler registered before AddMppPayments()) is paying for it; this copy is not paid.";
+        }
+    }
+}
+
+/// <summary>Attaches the <see cref="PaymentCallScope"/> before any other handler of the client sees the request.</summary>
+internal sealed class PaymentCallScopeHandler : DelegatingHandler
+{
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        PaymentCallScope.For(request);
+        return base.Send(request, cancellationToken);
+    }
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        PaymentCallScope.For(request);
+        return base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>
+/// How many times one request carrying a credential went to the wire. A retry handler inside the payment handler resends
+/// the same request; when the server then answers 402, an earlier send may have been taken (a 5xx after settling, then
+/// "challenge already used"), so the payment handler must not pay another challenge for the call.
+/// </summary>
+internal sealed class CredentialSends
+{
+    private static readonly HttpRequestOptionsKey<CredentialSends> Key = new("Mpp.CredentialSends");
+    private readonly HttpRequestMessage _request;
+    private int _count;
+
+    private CredentialSends(HttpRequestMessage request) => _request = request;
+
+    /// <summary>How many times the request was handed to the transport (0 when nothing counts them: no client factory).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Starts counting the sends of <paramref name="paidRequest"/>.</summary>
+    public static CredentialSends Track(HttpRequestMessage paidRequest)
+    {
+        var sends = new CredentialSends(paidRequest);
+        paidRequest.Options.Set(Key, sends);
+        return sends;
+    }
+
+    /// <summary>Counts one send, when <paramref name="request"/> is a tracked request itself (not a redirect's copy of its options).</summary>
+    public static void Record(HttpRequestMessage request)
+    {
+        if (request.Options.TryGetValue(Key, out var sends) && ReferenceEquals(sends._request, request))
+        {
+            Interlocked.Increment(ref sends._count);
+        }
+    }
+}
+
+/// <summary>Innermost: counts each time a request carrying a credential reaches the transport (<see cref="CredentialSends"/>).</summary>
+internal sealed class CredentialSendCountingHandler : DelegatingHandler
+{
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CredentialSends.Record(request);
+        return base.Send(request, cancellationToken);
+    }
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CredentialSends.Record(request);
+        return base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>
+/// In every client that has the payment handler, after all of the client's own handler registrations ran: a
+/// <see cref="PaymentCallScopeHandler"/> outermost (outside any retry or hedging handler, whatever their order) and a
+/// <see cref="CredentialSendCountingHandler"/> innermost (inside any retry handler).
+/// </summary>
+internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
+{
+    public Action<HttpMessageHandlerBuilder> Configure(Action<HttpMessageHandlerBuilder> next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        return builder =>
+        {
+            next(builder);
+            if (builder.AdditionalHandlers.Any(h => h is PaymentHandler))
+            {
+                builder.AdditionalHandlers.Insert(0, new PaymentCallScopeHandler());
+                builder.AdditionalHandlers.Add(new CredentialSendCountingHandler());
+            }
+        };
+    }
+}

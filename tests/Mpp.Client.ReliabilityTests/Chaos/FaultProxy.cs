@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Mpp.Client.ReliabilityTests.Chaos;
+
+/// <summary>What the proxy does with one request.</summary>
+internal enum FaultKind
+{
+    /// <summary>Forwards the request and relays the answer.</summary>
+    Forward,
+
+    /// <summary>Answers <see cref="Fault.Status"/> itself; the upstream never sees the request.</summary>
+    AnswerInstead,
+
+    /// <summary>Forwards (the upstream acts on it, takes a payment), then answers <see cref="Fault.Status"/> instead of the real answer.</summary>
+    ForwardThenAnswer,
+
+    /// <summary>Reads the whole request (credential included), then closes the connection without forwarding or answering.</summary>
+    DropAfterReading,
+
+    /// <summary>Forwards, then closes the connection without answering.</summary>
+    ForwardThenDrop,
+
+    /// <summary>Forwards, relays the status, headers and half the body, then resets the connection.</summary>
+    ForwardThenResetMidBody,
+
+    /// <summary>Holds the request for <see cref="Fault.Hold"/> (longer than the client waits), forwarding nothing.</summary>
+    Hold,
+
+    /// <summary>Forwards, then relays the answer with its body rewritten by <see cref="Fault.Rewrite"/>.</summary>
+    ForwardThenRewrite,
+}
+
+/// <summary>A fault to inject.</summary>
+internal sealed record Fault(FaultKind Kind, int Status = 0, TimeSpan Hold = default, Func<string, string>? Rewrite = null)
+{
+    public static Fault Forward { get; } = new(FaultKind.Forward);
+}
+
+/// <summary>A request as the proxy saw it.</summary>
+internal sealed record ProxiedRequest(int Index, string Method, string PathAndQuery, string? Authorization, string Body)
+{
+    public bool HasCredential => Authorization?.StartsWith("Payment ", StringComparison.OrdinalIgnoreCase) == true;
+}
+
+/// <summary>
+/// A hostile middlebox on a real loopback socket (Kestrel at 127.0.0.1): forwards to an upstream server (the test kit, or
+/// its chain RPC) and injects, per request, the fault a decision function picks: connections dropped after the credential
+/// was read, resets mid-body, answers held past the client's timeout, 5xx instead of the real answer, rewritten answers.
+/// </summary>
+internal sealed class FaultProxy : IAsyncDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase) { "Transfer-Encoding", "Connection", "Keep-Alive", "Content-Length" };
+    private readonly WebApplication _app;
+    private readonly HttpClient _upstream;
+    private readonly Uri _target;
+    private readonly Func<ProxiedRequest, Fault> _decide;
+    private int _index;
+
+    private FaultProxy(WebApplication app, Uri target, Func<ProxiedRequest, Fault> decide)
+    {
+        _app = app;
+        _target = target;
+        _decide = decide;
+        _upstream = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public ConcurrentQueue<(ProxiedRequest Request, Fault Fault)> Seen { get; } = new();
+
+    public int CredentialsSeen => Seen.Count(s => s.Request.HasCredential);
+
+    /// <summary>Starts a proxy in front of <paramref name="target"/> (requests keep their path and query).</summary>
+    public static async Task<FaultProxy> StartAsync(Uri target, Func<ProxiedRequest, Fault> decide)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var proxy = new FaultProxy(app, target, decide);
+        app.Run(proxy.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        proxy.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        return proxy;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _upstream.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, context.RequestAborted);
+        var bodyText = System.Text.Encoding.UTF8.GetString(body.ToArray());
+        var authorization = request.Headers.Authorization.ToString();
+        var seen = new ProxiedRequest(Interlocked.Increment(ref _index), request.Method, request.Path + request.QueryString, authorization.Length > 0 ? authorization : null, bodyText);
+        var fault = _decide(seen);
+        Seen.Enqueue((seen, fault));
+
+        switch (fault.Kind)
+        {
+            case FaultKind.AnswerInstead:
+                context.Response.StatusCode = fault.Status;
+                return;
+            case FaultKind.DropAfterReading:
+                context.Abort();
+                return;
+            case FaultKind.Hold:
+                try
+                {
+                    await Task.Delay(fault.Hold, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                context.Abort();
+                return;
+        }
+
+        using var forwarded = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, seen.PathAndQuery.TrimStart('/')));
+        if (body.Length > 0 || request.ContentLength is not null)
+        {
+            forwarded.Content = new ByteArrayContent(body.ToArray());
+        }
+
+        foreach (var header in request.Headers)
+        {
+            if (header.Key.Equals("Host", StringComparison.OrdinalIgnoreCase) || HopByHop.Contains(header.Key))
+            {
+                continue;
+            }
+
+            if (!forwarded.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value))
+            {
+                forwarded.Content?.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value);
+            }
+        }
+
+        using var answer = await _upstream.SendAsync(forwarded, context.RequestAborted);
+        var answerBody = await answer.Content.ReadAsByteArrayAsync(context.RequestAborted);
+        switch (fault.Kind)
+        {
+            case FaultKind.ForwardThenAnswer:
+                context.Response.StatusCode = fault.Status;
+                return;
+            case FaultKind.ForwardThenDrop:
+                context.Abort();
+                return;
+            case FaultKind.ForwardThenRewrite:
+                answerBody = System.Text.Encoding.UTF8.GetBytes(fault.Rewrite!(System.Text.Encoding.UTF8.GetString(answerBody)));
+                break;
+        }
+
+        context.Response.StatusCode = (int)answer.StatusCode;
+        foreach (var header in answer.Headers.Concat(answer.Content.Headers))
+        {
+            if (!HopByHop.Contains(header.Key))
+            {
+                context.Response.Headers.Append(header.Key, header.Value.ToArray());
+            }
+        }
+
+        if (fault.Kind == FaultKind.ForwardThenResetMidBody)
+        {
+            // Promise the whole body, send half of it, then reset: the client fails while reading the content.
+            var sent = Math.Max(1, answerBody.Length / 2);
+            context.Response.ContentLength = Math.Max(answerBody.Length, sent + 1);
+            await context.Response.Body.WriteAsync(answerBody.AsMemory(0, Math.Min(sent, answerBody.Length)), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            context.Abort();
+            return;
+        }
+
+        context.Response.ContentLength = answerBody.Length;
+        await context.Response.Body.WriteAsync(answerBody, context.RequestAborted);
+    }
+}
