@@ -15,6 +15,7 @@ internal sealed class PaymentCallScope
 
     private readonly object _gate = new();
     private object? _owner;
+    private TaskCompletionSource? _ownerEnded;
     private bool _sent;
     private string? _challengeId;
     private Guid _journalEntryId;
@@ -39,14 +40,37 @@ internal sealed class PaymentCallScope
     {
         lock (_gate)
         {
-            if (_owner is null || ReferenceEquals(_owner, attempt))
+            if (_owner is null)
             {
                 _owner = attempt;
+                _ownerEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 return true;
             }
 
-            return false;
+            return ReferenceEquals(_owner, attempt);
         }
+    }
+
+    /// <summary>
+    /// Waits until the attempt that owns the call has ended, then tries to claim it: <see cref="ClaimResult.Claimed"/> when
+    /// the owner ended without sending a credential. A copy that had to wait (a hedged copy, running beside the owner) gets
+    /// <see cref="ClaimResult.YieldedToOwner"/>: the owner's answer is the call's answer.
+    /// </summary>
+    public async ValueTask<ClaimResult> WaitAndTryClaimAsync(object attempt, CancellationToken cancellationToken)
+    {
+        Task? ended;
+        lock (_gate)
+        {
+            ended = _owner is null ? null : _ownerEnded?.Task; // completed once the owner has ended
+        }
+
+        var waited = ended is { IsCompleted: false };
+        if (ended is not null)
+        {
+            await ended.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return TryClaim(attempt) ? ClaimResult.Claimed : waited ? ClaimResult.YieldedToOwner : ClaimResult.Refused;
     }
 
     /// <summary>Records that <paramref name="attempt"/> is sending a credential: from now on the call is never paid by another attempt.</summary>
@@ -63,16 +87,24 @@ internal sealed class PaymentCallScope
         }
     }
 
-    /// <summary>Gives the call up when <paramref name="attempt"/> ends without having sent a credential.</summary>
+    /// <summary>Ends <paramref name="attempt"/>: the call is given up when it sent no credential, and waiting copies go on.</summary>
     public void Release(object attempt)
     {
+        TaskCompletionSource? ended = null;
         lock (_gate)
         {
-            if (ReferenceEquals(_owner, attempt) && !_sent)
+            if (ReferenceEquals(_owner, attempt))
             {
-                _owner = null;
+                ended = _ownerEnded;
+                if (!_sent)
+                {
+                    _owner = null;
+                    _ownerEnded = null;
+                }
             }
         }
+
+        ended?.TrySetResult();
     }
 
     /// <summary>Why an attempt that could not claim the call is not paid.</summary>
@@ -85,6 +117,19 @@ internal sealed class PaymentCallScope
                 : "Another copy of this request (sent by a hedging handler registered before AddMppPayments()) is paying for it; this copy is not paid.";
         }
     }
+}
+
+/// <summary>What an attempt that did not own its call may do.</summary>
+internal enum ClaimResult
+{
+    /// <summary>The attempt owns the call now and may pay.</summary>
+    Claimed,
+
+    /// <summary>An earlier attempt sent a credential (a retry of the same call): not paid.</summary>
+    Refused,
+
+    /// <summary>The attempt ran beside the one that paid (a hedged copy): not paid, and its answer should not win.</summary>
+    YieldedToOwner,
 }
 
 /// <summary>Attaches the <see cref="PaymentCallScope"/> before any other handler of the client sees the request.</summary>

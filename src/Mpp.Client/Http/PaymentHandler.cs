@@ -52,6 +52,7 @@ internal sealed class PaymentServices(
 internal sealed class PaymentHandler : DelegatingHandler
 {
     private const int MaxMalformedLogged = 8;
+    private static readonly TimeSpan HedgedCopyGrace = TimeSpan.FromSeconds(30);
 
     private readonly string _clientName;
     private readonly IOptionsMonitor<MppPaymentOptions> _options;
@@ -121,6 +122,19 @@ internal sealed class PaymentHandler : DelegatingHandler
     /// </summary>
     private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, CancellationToken cancellationToken)
     {
+        var attempt = new object();
+        try
+        {
+            return await SendPrepaidAsync(request, options, attempt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            PaymentCallScope.For(request).Release(attempt); // lets waiting copies go on; a no-op for a call this attempt does not own
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, object attempt, CancellationToken cancellationToken)
+    {
         var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
         var uri = request.RequestUri!;
         if (!replayable || (uri.Scheme != Uri.UriSchemeHttps && !(options.AllowInsecureLoopback && uri.IsLoopback)))
@@ -157,7 +171,6 @@ internal sealed class PaymentHandler : DelegatingHandler
 
         // One attempt of a call pays: a copy sent again by a retry or hedging handler outside this one goes the normal way.
         var scope = PaymentCallScope.For(request);
-        var attempt = new object();
         if (!scope.TryClaim(attempt))
         {
             await PaymentSelection.NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
@@ -176,11 +189,6 @@ internal sealed class PaymentHandler : DelegatingHandler
             Log.ChallengeRefused(services.Logger, challenge.Id, ex.Rule, ex.Message);
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken, attempt).ConfigureAwait(false);
         }
-        catch (Exception)
-        {
-            scope.Release(attempt);
-            throw;
-        }
 
         string headerValue;
         try
@@ -189,7 +197,6 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
-            scope.Release(attempt);
             await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
@@ -203,7 +210,6 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception)
         {
-            scope.Release(attempt);
             await PaymentSelection.NotSentAsync(services, method, quote, null).ConfigureAwait(false);
             throw;
         }
@@ -318,7 +324,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         finally
         {
-            scope.Release(attempt); // a no-op once this attempt has sent a credential
+            scope.Release(attempt); // gives the call up if this attempt sent nothing, and lets waiting copies go on
         }
     }
 
@@ -393,7 +399,26 @@ internal sealed class PaymentHandler : DelegatingHandler
 
             if (!scope.TryClaim(attempt))
             {
-                return await UnpayableAsync(response, call, "payment.retried", scope.Explain(), cancellationToken).ConfigureAwait(false);
+                var claim = await scope.WaitAndTryClaimAsync(attempt, cancellationToken).ConfigureAwait(false);
+                if (claim == ClaimResult.YieldedToOwner)
+                {
+                    // A hedged copy beside the copy that paid: the hedging handler takes the paying copy's answer and cancels this
+                    // one; should nothing cancel it, the refusal comes back after a grace period, never before the owner's answer.
+                    try
+                    {
+                        await Task.Delay(HedgedCopyGrace, services.Time, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        response.Dispose();
+                        throw;
+                    }
+                }
+
+                if (claim != ClaimResult.Claimed)
+                {
+                    return await UnpayableAsync(response, call, "payment.retried", scope.Explain(), cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var (chosen, reservation) = await PaymentSelection.ApproveAndReserveAsync(_services, _clientName, candidates, context, options, call, cancellationToken).ConfigureAwait(false);

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Mpp.Client.ReliabilityTests.Chaos;
 
 /// <summary>What the proxy does with one request.</summary>
-internal enum FaultKind
+public enum FaultKind
 {
     /// <summary>Forwards the request and relays the answer.</summary>
     Forward,
@@ -36,6 +36,12 @@ internal enum FaultKind
 
     /// <summary>Forwards, then relays the answer with its body rewritten by <see cref="Fault.Rewrite"/>.</summary>
     ForwardThenRewrite,
+
+    /// <summary>Waits <see cref="Fault.Hold"/>, then forwards and relays the answer (a slow server).</summary>
+    DelayThenForward,
+
+    /// <summary>Forwards (the upstream acts on it), then holds the answer for <see cref="Fault.Hold"/> and closes the connection.</summary>
+    ForwardThenHold,
 }
 
 /// <summary>A fault to inject.</summary>
@@ -120,16 +126,12 @@ internal sealed class FaultProxy : IAsyncDisposable
                 context.Abort();
                 return;
             case FaultKind.Hold:
-                try
-                {
-                    await Task.Delay(fault.Hold, context.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
+                await HoldAsync(fault.Hold, context.RequestAborted);
                 context.Abort();
                 return;
+            case FaultKind.DelayThenForward:
+                await Task.Delay(fault.Hold, context.RequestAborted);
+                break;
         }
 
         using var forwarded = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, seen.PathAndQuery.TrimStart('/')));
@@ -161,6 +163,10 @@ internal sealed class FaultProxy : IAsyncDisposable
             case FaultKind.ForwardThenDrop:
                 context.Abort();
                 return;
+            case FaultKind.ForwardThenHold:
+                await HoldAsync(fault.Hold, context.RequestAborted);
+                context.Abort();
+                return;
             case FaultKind.ForwardThenRewrite:
                 answerBody = System.Text.Encoding.UTF8.GetBytes(fault.Rewrite!(System.Text.Encoding.UTF8.GetString(answerBody)));
                 break;
@@ -188,5 +194,17 @@ internal sealed class FaultProxy : IAsyncDisposable
 
         context.Response.ContentLength = answerBody.Length;
         await context.Response.Body.WriteAsync(answerBody, context.RequestAborted);
+    }
+
+    private static async Task HoldAsync(TimeSpan hold, CancellationToken aborted)
+    {
+        try
+        {
+            await Task.Delay(hold, aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // the client gave up first
+        }
     }
 }
