@@ -157,7 +157,7 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
                 return;
             }
 
-            _manager.CountRejectedVoucher();
+            _manager.CountRejectedVoucher(_slot.Channel);
             var fresh = answer.StatusCode == HttpStatusCode.PaymentRequired && attempt == 0
                 ? PaymentChallenge.ParseAll(answer.Headers).Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" })
                 : null;

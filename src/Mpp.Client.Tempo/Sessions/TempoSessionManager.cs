@@ -89,6 +89,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         _escrows = [SessionRequest.CanonicalEscrow, .. options.AllowedEscrows.Select(EvmAddress.Parse)];
     }
 
+    /// <summary>The session instruments (set by <c>AddTempoSessions()</c>); none when the manager is built by hand.</summary>
+    internal SessionMetrics? Metrics { get; init; }
+
     /// <summary>Gets how many vouchers this manager has signed (open, voucher and close credentials).</summary>
     public long VouchersSigned => Interlocked.Read(ref _vouchersSigned);
 
@@ -535,7 +538,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                     Remember(ticket, settlement.Quote.Challenge);
                     break;
                 case PaymentOutcome.Rejected:
-                    Interlocked.Increment(ref _vouchersRejected);
+                    CountRejectedVoucher(slot.Channel);
                     _routes.TryRemove(ticket.Route, out _);
                     LogVoucherRejected(_logger, slot.Channel.ChannelId, settlement.StatusCode ?? 0, settlement.Problem?.Type ?? "(no problem details)");
                     if (settlement.Problem?.Type is PaymentProblemTypes.SessionChannelNotFound or PaymentProblemTypes.SessionChannelFinalized)
@@ -558,7 +561,11 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void CountRejectedVoucher() => Interlocked.Increment(ref _vouchersRejected);
+    internal void CountRejectedVoucher(SessionChannel channel)
+    {
+        Interlocked.Increment(ref _vouchersRejected);
+        Metrics?.VoucherRejected(channel);
+    }
 
     internal bool TryGetSlot(string channelId, out ChannelSlot slot) => _byId.TryGetValue(channelId, out slot!);
 
@@ -700,6 +707,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var digest = slot.VoucherDomain.Digest(slot.ChannelIdBytes, cumulative);
         var signature = await _signer.SignHashAsync(digest, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _vouchersSigned);
+        Metrics?.VoucherSigned(slot.Channel);
         return Hex.Encode(signature.ToRsv());
     }
 
@@ -766,6 +774,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             {
                 slot.Channel = slot.Channel with { Deposit = channel.Deposit + additional };
                 await _store.SaveAsync(slot.Channel, CancellationToken.None).ConfigureAwait(false);
+                Metrics?.Deposit(channel, additional, "topUp");
                 return;
             }
         }
@@ -776,6 +785,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         {
             slot.Channel = slot.Channel with { Deposit = onChain.Deposit };
             await _store.SaveAsync(slot.Channel, CancellationToken.None).ConfigureAwait(false);
+            Metrics?.Deposit(channel, onChain.Deposit - channel.Deposit, "topUp");
             return;
         }
 
@@ -815,6 +825,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 _byId[channel.ChannelId] = slot;
                 Remember(ticket, settlement.Quote.Challenge);
                 LogOpened(_logger, channel.ChannelId);
+                Metrics?.Deposit(channel, channel.Deposit, "open");
                 break;
             case PaymentOutcome.NotSent:
                 slot.Evicted = true;
@@ -824,7 +835,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             default:
                 // Refused or unanswered: the server may still have broadcast the open. Keep the deposit counted and let
                 // RecoverAsync ask the chain (deposit > 0: usable; none after validBefore: release it).
-                Interlocked.Increment(ref _vouchersRejected);
+                CountRejectedVoucher(channel);
                 slot.Evicted = true;
                 slot.Channel = channel;
                 _parked[channel.ChannelId] = channel;
@@ -907,6 +918,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         _parked.TryRemove(channel.ChannelId, out _);
         _byId.TryRemove(channel.ChannelId, out _);
         LogClosed(_logger, channel.ChannelId, closed.SettledToPayee.ToString(CultureInfo.InvariantCulture), closed.RefundedToPayer.ToString(CultureInfo.InvariantCulture));
+        Metrics?.Refund(channel, closed.RefundedToPayer);
         return new ChannelCloseResult(channel.ChannelId, closed.TransactionHash, closed.SettledToPayee, closed.RefundedToPayer);
     }
 
@@ -945,13 +957,13 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 {
                     if (sideAnswer.StatusCode is >= 400 and < 500)
                     {
-                        CountRejectedVoucher();
+                        CountRejectedVoucher(slot.Channel);
                     }
 
                     return fromSide;
                 }
 
-                CountRejectedVoucher();
+                CountRejectedVoucher(slot.Channel);
                 var freshSide = sideAnswer.Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" });
                 if (freshSide is null)
                 {
@@ -976,7 +988,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             {
                 if (challenge is not null && (int)answer.StatusCode is >= 400 and < 500)
                 {
-                    CountRejectedVoucher();
+                    CountRejectedVoucher(slot.Channel);
                 }
 
                 return answer;
@@ -986,7 +998,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             var fresh = PaymentChallenge.ParseAll(answer.Headers).Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" });
             if (challenge is not null)
             {
-                CountRejectedVoucher();
+                CountRejectedVoucher(slot.Channel);
             }
 
             if (fresh is null)

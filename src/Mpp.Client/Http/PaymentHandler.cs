@@ -135,6 +135,7 @@ internal sealed class PaymentHandler : DelegatingHandler
 
     private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, object attempt, CancellationToken cancellationToken)
     {
+        var started = _services.Time.GetTimestamp();
         var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
         var uri = request.RequestUri!;
         if (!replayable || (uri.Scheme != Uri.UriSchemeHttps && !(options.AllowInsecureLoopback && uri.IsLoopback)))
@@ -176,6 +177,10 @@ internal sealed class PaymentHandler : DelegatingHandler
             await PaymentSelection.NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
+
+        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.prepay");
+        activity?.SetTag("mpp.method", challenge.Method);
+        activity?.SetTag("mpp.intent", challenge.Intent);
 
         // Signed only now, after the policy allowed it (the money itself is already held by the channel's deposit).
         PaymentCredential credential;
@@ -225,7 +230,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception ex)
         {
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, null, null), null, entry.Id, null).ConfigureAwait(false);
             Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
             throw new PaymentOutcomeUnknownException(
@@ -240,8 +246,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         {
             var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
             var stored = PaymentSelection.ToStored(services, entry, quote, receipt);
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
-            services.Metrics.Amount(quote.Amount);
+            services.Metrics.Payment(quote, PaymentOutcome.Settled, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status), null, entry.Id, stored).ConfigureAwait(false);
             answer.SetPaymentDetails(paidRequest, call.Details(quote, PaymentOutcome.Settled, receipt, isDryRun: false));
             return answer;
@@ -251,7 +257,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         if (answer.StatusCode == HttpStatusCode.PaymentRequired && sends.Count > 1)
         {
             // As on the normal path: a retry handler inside this one resent the voucher, and an earlier send may have been taken.
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
             Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
             answer.Dispose();
@@ -266,13 +273,16 @@ internal sealed class PaymentHandler : DelegatingHandler
         {
             // The voucher was refused (an expired challenge, a channel the server forgot…): the method learns why, then
             // the ordinary negotiation takes this 402 from the start.
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+            services.Metrics.Payment(quote, PaymentOutcome.Rejected, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Rejected));
             Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
             return await NegotiateAsync(request, answer, replayable, options, cancellationToken, attempt).ConfigureAwait(false);
         }
 
-        services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+        services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+
+        activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
         Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
         await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
         call.LastOutcome = PaymentOutcome.Unknown;
@@ -498,7 +508,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 catch (Exception ex)
                 {
                     // The credential may have reached the server: keep the money counted, never pay again on our own.
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                     activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
@@ -516,8 +526,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
                 var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
                 var stored = PaymentSelection.ToStored(services, entry, chosenQuote, receipt);
-                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
-                services.Metrics.Amount(chosenQuote.Reserved);
+                services.Metrics.Payment(chosenQuote, PaymentOutcome.Settled, services.Time.GetElapsedTime(negotiationStarted));
                 services.Metrics.Rounds(call.Rounds);
                 Log.Settled(services.Logger, challenge.Id, status, receipt?.Reference);
                 activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
@@ -533,7 +542,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 {
                     // A retry handler inside this one sent the credential again: the server may have taken an earlier send (a
                     // 5xx after settling, then "challenge already used"), so nothing more is paid for this call.
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
                     Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
                     activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
@@ -547,7 +556,7 @@ internal sealed class PaymentHandler : DelegatingHandler
 
                 // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
                 // until it expires), so it stays counted; reconciliation can release it later.
-                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+                services.Metrics.Payment(chosenQuote, PaymentOutcome.Rejected, services.Time.GetElapsedTime(negotiationStarted));
                 Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
                 await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                 call.LastProblem = problem;
@@ -568,7 +577,7 @@ internal sealed class PaymentHandler : DelegatingHandler
 
             // Any other status after paying: the server may or may not have taken the payment.
             var failure = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
             Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
             await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
             call.LastOutcome = PaymentOutcome.Unknown;

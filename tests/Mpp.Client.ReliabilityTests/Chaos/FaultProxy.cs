@@ -153,7 +153,35 @@ internal sealed class FaultProxy : IAsyncDisposable
             }
         }
 
-        using var answer = await _upstream.SendAsync(forwarded, context.RequestAborted);
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await _upstream.SendAsync(forwarded, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (HttpRequestException)
+        {
+            context.Abort(); // the upstream dropped the connection: so does the proxy
+            return;
+        }
+
+        using var disposeAnswer = answer;
+        if (fault.Kind is FaultKind.Forward or FaultKind.DelayThenForward)
+        {
+            // Relayed as it arrives, so a server-sent event stream flows through (its server waits for voucher POSTs).
+            context.Response.StatusCode = (int)answer.StatusCode;
+            CopyHeaders(answer, context.Response, withLength: true);
+            await using var upstreamBody = await answer.Content.ReadAsStreamAsync(context.RequestAborted);
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await upstreamBody.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+
+            return;
+        }
+
         var answerBody = await answer.Content.ReadAsByteArrayAsync(context.RequestAborted);
         switch (fault.Kind)
         {
@@ -173,13 +201,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
 
         context.Response.StatusCode = (int)answer.StatusCode;
-        foreach (var header in answer.Headers.Concat(answer.Content.Headers))
-        {
-            if (!HopByHop.Contains(header.Key))
-            {
-                context.Response.Headers.Append(header.Key, header.Value.ToArray());
-            }
-        }
+        CopyHeaders(answer, context.Response, withLength: false);
 
         if (fault.Kind == FaultKind.ForwardThenResetMidBody)
         {
@@ -194,6 +216,22 @@ internal sealed class FaultProxy : IAsyncDisposable
 
         context.Response.ContentLength = answerBody.Length;
         await context.Response.Body.WriteAsync(answerBody, context.RequestAborted);
+    }
+
+    private static void CopyHeaders(HttpResponseMessage answer, HttpResponse response, bool withLength)
+    {
+        foreach (var header in answer.Headers.Concat(answer.Content.Headers))
+        {
+            if (!HopByHop.Contains(header.Key))
+            {
+                response.Headers.Append(header.Key, header.Value.ToArray());
+            }
+        }
+
+        if (withLength && answer.Content.Headers.ContentLength is { } length)
+        {
+            response.ContentLength = length;
+        }
     }
 
     private static async Task HoldAsync(TimeSpan hold, CancellationToken aborted)
