@@ -28,7 +28,7 @@ public enum FaultKind
     /// <summary>Forwards, then closes the connection without answering.</summary>
     ForwardThenDrop,
 
-    /// <summary>Forwards, relays the status, headers and half the body, then resets the connection.</summary>
+    /// <summary>Forwards, relays the status, headers and body with a Content-Length promising more, then resets the connection.</summary>
     ForwardThenResetMidBody,
 
     /// <summary>Holds the request for <see cref="Fault.Hold"/> (longer than the client waits), forwarding nothing.</summary>
@@ -45,13 +45,13 @@ public enum FaultKind
 }
 
 /// <summary>A fault to inject.</summary>
-internal sealed record Fault(FaultKind Kind, int Status = 0, TimeSpan Hold = default, Func<string, string>? Rewrite = null)
+public sealed record Fault(FaultKind Kind, int Status = 0, TimeSpan Hold = default, Func<string, string>? Rewrite = null)
 {
     public static Fault Forward { get; } = new(FaultKind.Forward);
 }
 
 /// <summary>A request as the proxy saw it.</summary>
-internal sealed record ProxiedRequest(int Index, string Method, string PathAndQuery, string? Authorization, string Body)
+public sealed record ProxiedRequest(int Index, string Method, string PathAndQuery, string? Authorization, string Body)
 {
     public bool HasCredential => Authorization?.StartsWith("Payment ", StringComparison.OrdinalIgnoreCase) == true;
 }
@@ -205,11 +205,12 @@ internal sealed class FaultProxy : IAsyncDisposable
 
         if (fault.Kind == FaultKind.ForwardThenResetMidBody)
         {
-            // Promise the whole body, send half of it, then reset: the client fails while reading the content.
-            var sent = Math.Max(1, answerBody.Length / 2);
-            context.Response.ContentLength = Math.Max(answerBody.Length, sent + 1);
-            await context.Response.Body.WriteAsync(answerBody.AsMemory(0, Math.Min(sent, answerBody.Length)), context.RequestAborted);
+            // Promise more body than there is, send what there is, give the client time to read the headers, then reset:
+            // the client fails while reading the content, after the payment handler has seen the (paid) answer.
+            context.Response.ContentLength = answerBody.Length + 1024;
+            await context.Response.Body.WriteAsync(answerBody, context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
+            await HoldAsync(TimeSpan.FromMilliseconds(300), context.RequestAborted);
             context.Abort();
             return;
         }
