@@ -16,7 +16,7 @@ internal sealed class SessionMetrics : IDisposable
 
     public SessionMetrics(IMeterFactory? meterFactory)
     {
-        _meter = meterFactory?.Create(MppDiagnostics.MeterName) ?? new Meter(MppDiagnostics.MeterName);
+        _meter = MppDiagnostics.CreateMeter(meterFactory);
         _vouchers = _meter.CreateCounter<long>("mpp.client.session.vouchers", "{voucher}", "Session vouchers signed, and vouchers the server refused, by asset.");
         _deposits = _meter.CreateCounter<double>("mpp.client.channel.deposits", "{atomic unit}", "Deposits locked in payment channels (open and top-up), in atomic units of each asset.");
         _refunds = _meter.CreateCounter<double>("mpp.client.channel.refunds", "{atomic unit}", "Deposits returned to the payer when channels closed, in atomic units of each asset.");

@@ -13,6 +13,9 @@ public static class MppDiagnostics
     public const string ActivitySourceName = "Mpp.Client";
 
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    /// <summary>The <c>Mpp.Client</c> meter, from the host's factory when there is one.</summary>
+    internal static Meter CreateMeter(IMeterFactory? meterFactory) => meterFactory?.Create(MeterName) ?? new Meter(MeterName);
 }
 
 /// <summary>
@@ -31,7 +34,7 @@ internal sealed class MppMetrics : IDisposable
 
     public MppMetrics(IMeterFactory? meterFactory)
     {
-        _meter = meterFactory?.Create(MppDiagnostics.MeterName) ?? new Meter(MppDiagnostics.MeterName);
+        _meter = MppDiagnostics.CreateMeter(meterFactory);
         _payments = _meter.CreateCounter<long>("mpp.client.payments", "{payment}", "Credentials sent, by method, intent and outcome.");
         _amount = _meter.CreateCounter<double>("mpp.client.payment.amount", "{atomic unit}", "Amounts of the credentials sent, in atomic units of each asset, by outcome: Settled is spent; Unknown and Rejected stay counted by the budget.");
         _denials = _meter.CreateCounter<long>("mpp.client.denials", "{challenge}", "Challenges not paid, by rule.");

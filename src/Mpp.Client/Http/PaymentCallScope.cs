@@ -132,24 +132,6 @@ internal enum ClaimResult
     YieldedToOwner,
 }
 
-/// <summary>Attaches the <see cref="PaymentCallScope"/> before any other handler of the client sees the request.</summary>
-internal sealed class PaymentCallScopeHandler : DelegatingHandler
-{
-    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        PaymentCallScope.For(request);
-        return base.Send(request, cancellationToken);
-    }
-
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        PaymentCallScope.For(request);
-        return base.SendAsync(request, cancellationToken);
-    }
-}
-
 /// <summary>
 /// How many times one request carrying a credential went to the wire. A retry handler inside the payment handler resends
 /// the same request; when the server then answers 402, an earlier send may have been taken (a 5xx after settling, then
@@ -184,28 +166,28 @@ internal sealed class CredentialSends
     }
 }
 
-/// <summary>Innermost: counts each time a request carrying a credential reaches the transport (<see cref="CredentialSends"/>).</summary>
-internal sealed class CredentialSendCountingHandler : DelegatingHandler
+/// <summary>Lets the payment code see each request that passes a point of the handler chain, then sends it on.</summary>
+internal sealed class RequestObserverHandler(Action<HttpRequestMessage> observe) : DelegatingHandler
 {
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CredentialSends.Record(request);
+        observe(request);
         return base.Send(request, cancellationToken);
     }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CredentialSends.Record(request);
+        observe(request);
         return base.SendAsync(request, cancellationToken);
     }
 }
 
 /// <summary>
-/// In every client that has the payment handler, after all of the client's own handler registrations ran: a
-/// <see cref="PaymentCallScopeHandler"/> outermost (outside any retry or hedging handler, whatever their order) and a
-/// <see cref="CredentialSendCountingHandler"/> innermost (inside any retry handler).
+/// In every client that has the payment handler, after all of the client's own handler registrations ran: an observer
+/// outermost that attaches the <see cref="PaymentCallScope"/> (outside any retry or hedging handler, whatever their
+/// order), and one innermost that counts the <see cref="CredentialSends"/> (inside any retry handler).
 /// </summary>
 internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
 {
@@ -217,8 +199,8 @@ internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
             next(builder);
             if (builder.AdditionalHandlers.Any(h => h is PaymentHandler))
             {
-                builder.AdditionalHandlers.Insert(0, new PaymentCallScopeHandler());
-                builder.AdditionalHandlers.Add(new CredentialSendCountingHandler());
+                builder.AdditionalHandlers.Insert(0, new RequestObserverHandler(static request => PaymentCallScope.For(request)));
+                builder.AdditionalHandlers.Add(new RequestObserverHandler(CredentialSends.Record));
             }
         };
     }
