@@ -42,6 +42,10 @@ public static class MppServiceCollectionExtensions
                 sp.GetService<IPaymentApprover>()));
             services.TryAddSingleton<JsonRpcPaymentNegotiator>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MppPaymentOptions>, MppPaymentOptionsValidator>());
+
+            // In clients with a payment handler, outermost whatever the order of registration: every attempt a retry or
+            // hedging handler makes of a call shares one payment scope, so no handler registered before can make it pay twice.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, PaymentCallScopeFilter>());
         }
 
         return new MppBuilder(services);
@@ -140,10 +144,6 @@ public static class MppHttpClientBuilderExtensions
         options.ValidateOnStart();
         var name = builder.Name;
         builder.AddHttpMessageHandler(sp => new PaymentHandler(name, sp.GetRequiredService<IOptionsMonitor<MppPaymentOptions>>(), sp.GetRequiredService<PaymentServices>()));
-
-        // Outermost, whatever the order of registration: every attempt a retry or hedging handler makes of a call shares
-        // one payment scope, so a handler registered before this one can never make the call pay twice.
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, PaymentCallScopeFilter>());
 
         // The payment handler follows redirects itself so that credentials never cross origins.
         builder.ConfigurePrimaryHttpMessageHandler((handler, sp) =>

@@ -112,8 +112,9 @@ internal sealed class PaymentCallScope
     {
         lock (_gate)
         {
+            var journal = _journalEntryId == Guid.Empty ? string.Empty : $" (journal entry {_journalEntryId})";
             return _sent
-                ? $"This request was sent again by a handler outside the payment handler (a retry or hedging handler registered before AddMppPayments()) after a credential for challenge {_challengeId} had been sent (journal entry {_journalEntryId}); whatever became of it, the call is not paid again. Register retry handlers after AddMppPayments() so that they resend the paid request."
+                ? $"This request was sent again by a handler outside the payment handler (a retry or hedging handler registered before AddMppPayments()) after a credential for challenge {_challengeId} had been sent{journal}; whatever became of it, the call is not paid again. Register retry handlers after AddMppPayments() so that they resend the paid request."
                 : "Another copy of this request (sent by a hedging handler registered before AddMppPayments()) is paying for it; this copy is not paid.";
         }
     }
@@ -185,7 +186,7 @@ internal sealed class RequestObserverHandler(Action<HttpRequestMessage> observe)
 }
 
 /// <summary>
-/// In every client that has the payment handler, after all of the client's own handler registrations ran: an observer
+/// In every client that has a payment handler (HTTP or JSON-RPC), after all of the client's own handler registrations ran: an observer
 /// outermost that attaches the <see cref="PaymentCallScope"/> (outside any retry or hedging handler, whatever their
 /// order), and one innermost that counts the <see cref="CredentialSends"/> (inside any retry handler).
 /// </summary>
@@ -197,7 +198,7 @@ internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
         return builder =>
         {
             next(builder);
-            if (builder.AdditionalHandlers.Any(h => h is PaymentHandler))
+            if (builder.AdditionalHandlers.Any(h => h is PaymentHandler or JsonRpcPaymentHandler))
             {
                 builder.AdditionalHandlers.Insert(0, new RequestObserverHandler(static request => PaymentCallScope.For(request)));
                 builder.AdditionalHandlers.Add(new RequestObserverHandler(CredentialSends.Record));

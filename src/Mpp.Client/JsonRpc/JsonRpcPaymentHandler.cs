@@ -43,16 +43,32 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
             return Rebuild(response, firstBytes);
         }
 
+        // As for HTTP (PaymentCallScope): a retry or hedging handler outside this one never gets a call paid twice.
+        var scope = PaymentCallScope.For(request);
+        var attempt = new object();
+        if (!request.IsDryRun() && !scope.TryClaim(attempt) && await scope.WaitAndTryClaimAsync(attempt, cancellationToken).ConfigureAwait(false) != ClaimResult.Claimed)
+        {
+            return Retried(request, Rebuild(response, firstBytes), scope.Explain(), settings);
+        }
+
         var method = message["method"]!.GetValue<string>();
         var operation = new PaymentOperation(PaymentOperation.JsonRpc, method, arguments: message["params"] is { } p ? Element(p) : null);
         PaidOutcome<HttpResponseMessage> outcome;
         try
         {
-            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) => SendPaidAsync(request, message, credential, data, ct), cancellationToken, dryRun: request.IsDryRun()).ConfigureAwait(false);
+            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) =>
+            {
+                scope.Sending(attempt, credential.Challenge.Id, Guid.Empty);
+                return SendPaidAsync(request, message, credential, data, ct);
+            }, cancellationToken, dryRun: request.IsDryRun()).ConfigureAwait(false);
         }
         catch (PaymentDeniedException) when (!settings.ThrowWhenUnpayable)
         {
             return Rebuild(response, firstBytes); // as for HTTP: an unpayable answer comes back untouched
+        }
+        finally
+        {
+            scope.Release(attempt);
         }
 
         if (outcome.Value is null)
@@ -69,6 +85,23 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         var final = Rebuild(paid, WithId(paidBytes, originalId));
         final.SetPaymentDetails(request, outcome.Details);
         return final;
+    }
+
+    /// <summary>The unpaid answer of an attempt that may not pay (another attempt of the call sent a credential), explained.</summary>
+    private HttpResponseMessage Retried(HttpRequestMessage request, HttpResponseMessage answer, string reason, MppPaymentOptions settings)
+    {
+        const string rule = "payment.retried";
+        var refusal = new PaymentRefusal(null, rule, reason);
+        negotiator.Services.Metrics.Denial(rule);
+        Log.ChallengeRefused(negotiator.Services.Logger, null, rule, reason);
+        if (settings.ThrowWhenUnpayable)
+        {
+            answer.Dispose();
+            throw new PaymentDeniedException(rule, $"The JSON-RPC call to {Log.Endpoint(request.RequestUri)} cannot be paid: {reason}", [refusal]);
+        }
+
+        answer.SetPaymentDetails(request, new PaymentDetails(null, null, null, null, null, 0, [refusal], null, false));
+        return answer;
     }
 
     private async Task<PaidAnswer<HttpResponseMessage>> SendPaidAsync(HttpRequestMessage original, JsonObject message, PaymentCredential credential, JsonRpcPaymentData data, CancellationToken cancellationToken)
