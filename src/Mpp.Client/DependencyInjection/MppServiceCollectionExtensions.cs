@@ -59,8 +59,9 @@ public static class MppHttpClientBuilderExtensions
 {
     /// <summary>
     /// Makes this HttpClient pay for 402 responses under the given options (named after the client and
-    /// validated at start-up). Register transient-retry handlers <em>after</em> this call so they run inside
-    /// it: a retry then resends the request that already carries the credential and nothing is paid twice.
+    /// validated at start-up). Register transient-retry handlers (<c>AddStandardResilienceHandler()</c>) <em>after</em>
+    /// this call so they run inside it: a retry then resends the request that already carries the credential. Registered
+    /// before it they are made safe (a call whose credential was sent is never paid again) but no longer retry the payment.
     /// </summary>
     /// <param name="builder">The HttpClient builder.</param>
     /// <param name="configure">Configures the client's payment options.</param>

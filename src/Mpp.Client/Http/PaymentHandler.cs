@@ -47,7 +47,8 @@ internal sealed class PaymentServices(
 /// <remarks>
 /// Stateless and transient (IHttpClientFactory pools and rotates handlers): budgets, receipts and the
 /// journal live in singletons. Retry handlers registered after this one sit inside it, so a transient
-/// retry resends the request that already carries the credential and nothing is signed twice.
+/// retry resends the request that already carries the credential and nothing is signed twice; handlers
+/// outside it share the call's <see cref="PaymentCallScope"/>, so a retried or hedged call never pays twice.
 /// </remarks>
 internal sealed class PaymentHandler : DelegatingHandler
 {
