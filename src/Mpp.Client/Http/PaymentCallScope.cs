@@ -186,9 +186,10 @@ internal sealed class RequestObserverHandler(Action<HttpRequestMessage> observe)
 }
 
 /// <summary>
-/// In every client that has a payment handler (HTTP or JSON-RPC), after all of the client's own handler registrations ran: an observer
-/// outermost that attaches the <see cref="PaymentCallScope"/> (outside any retry or hedging handler, whatever their
-/// order), and one innermost that counts the <see cref="CredentialSends"/> (inside any retry handler).
+/// In every client that has a payment handler (HTTP or JSON-RPC), after all of the client's own handler registrations
+/// ran: when handlers sit outside it, an observer outermost that attaches the <see cref="PaymentCallScope"/> (outside
+/// any retry or hedging handler, whatever their order); when handlers sit inside it, one innermost that counts the
+/// <see cref="CredentialSends"/> (inside any retry handler). A client with neither pays nothing for them per request.
 /// </summary>
 internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
 {
@@ -198,11 +199,25 @@ internal sealed class PaymentCallScopeFilter : IHttpMessageHandlerBuilderFilter
         return builder =>
         {
             next(builder);
-            if (builder.AdditionalHandlers.Any(h => h is PaymentHandler or JsonRpcPaymentHandler))
+            var handlers = builder.AdditionalHandlers;
+            var payment = handlers.ToList().FindIndex(h => h is PaymentHandler or JsonRpcPaymentHandler);
+            if (payment < 0)
             {
-                builder.AdditionalHandlers.Insert(0, new RequestObserverHandler(static request => PaymentCallScope.For(request)));
-                builder.AdditionalHandlers.Add(new RequestObserverHandler(CredentialSends.Record));
+                return;
+            }
+
+            if (handlers.Skip(payment + 1).Any(MaySend))
+            {
+                handlers.Add(new RequestObserverHandler(CredentialSends.Record));
+            }
+
+            if (handlers.Take(payment).Any(MaySend))
+            {
+                handlers.Insert(0, new RequestObserverHandler(static request => PaymentCallScope.For(request)));
             }
         };
     }
+
+    /// <summary>Whether a handler could send a request more than once: any but HttpClientFactory's logging handlers.</summary>
+    private static bool MaySend(DelegatingHandler handler) => handler.GetType().Namespace != "Microsoft.Extensions.Http.Logging";
 }
