@@ -92,6 +92,24 @@ public sealed class ParserRegressionTests
     }
 
     [Test]
+    public void An_mcp_answer_that_is_not_utf8_is_refused_as_bytes_without_copies_through_utf16()
+    {
+        // Found in AFL's corpus: the capture turned the bytes into text (each bad byte a U+FFFD), back into bytes and then
+        // read the now-valid JSON: 23 KB in, 1.2 MB allocated. Read as bytes, the validator refuses it at once.
+        var bytes = File.ReadAllBytes(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fuzzing", "Regressions", "mcp", "afl-invalid-utf8-answer-copied-through-utf16"));
+        using var capture = new McpPaymentCaptureHandler.PaymentErrorCapture();
+        capture.Append(bytes);
+        _ = capture.TryGetError(out _, out _);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var found = capture.TryGetError(out _, out var data);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That((found, data), Is.EqualTo((false, (JsonElement?)null)));
+        Assert.That(allocated, Is.LessThan(8 * bytes.Length), $"{allocated:N0} bytes allocated for a {bytes.Length:N0}-byte answer");
+    }
+
+    [Test]
     public void A_tool_results_meta_that_cannot_be_read_back_has_no_receipt()
     {
         JsonNode deep = new JsonObject();
