@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using Mpp.Client.Protocol;
 
 namespace Mpp.Client.Mcp;
 
@@ -72,23 +72,28 @@ internal sealed class McpPaymentCaptureHandler : DelegatingHandler
         /// <summary>The last JSON-RPC payment error seen (a whole JSON body, or an SSE <c>data:</c> event), if any.</summary>
         public bool TryGetError(out int code, out JsonElement? data)
         {
-            string text;
+            byte[] captured;
             lock (_gate)
             {
-                text = Encoding.UTF8.GetString(_bytes.GetBuffer(), 0, (int)_bytes.Length);
+                captured = _bytes.ToArray();
             }
 
             code = 0;
             data = null;
             var found = false;
-            foreach (var candidate in Messages(text))
+            foreach (var bytes in Messages(captured))
             {
+                if (!JsonObjectValidator.IsValidObject(bytes))
+                {
+                    continue; // not one JSON-RPC message we can read unambiguously
+                }
+
                 try
                 {
-                    using var document = JsonDocument.Parse(candidate);
+                    using var document = JsonDocument.Parse(bytes);
                     if (document.RootElement.ValueKind == JsonValueKind.Object &&
                         document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object &&
-                        error.TryGetProperty("code", out var c) && c.TryGetInt32(out var value))
+                        error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var value))
                     {
                         code = value;
                         data = error.TryGetProperty("data", out var d) ? d.Clone() : null;
@@ -113,45 +118,65 @@ internal sealed class McpPaymentCaptureHandler : DelegatingHandler
             }
         }
 
-        private static IEnumerable<string> Messages(string text)
+        /// <summary>
+        /// The JSON-RPC messages of the bytes, kept as bytes (so text that is not UTF-8 is refused, not replaced): the whole
+        /// body when it is JSON, or each SSE event's data (its <c>data:</c> lines joined by LF).
+        /// </summary>
+        private static IEnumerable<byte[]> Messages(byte[] bytes)
         {
-            var trimmed = text.TrimStart();
-            if (trimmed.StartsWith('{') || trimmed.StartsWith('['))
+            var start = 0;
+            while (start < bytes.Length && bytes[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
             {
-                yield return trimmed;
+                start++;
+            }
+
+            if (start < bytes.Length && bytes[start] is (byte)'{' or (byte)'[')
+            {
+                yield return bytes[start..];
                 yield break;
             }
 
-            // SSE: an event's data is its data: lines joined by LF.
-            var data = new StringBuilder();
-            foreach (var raw in text.Split('\n'))
+            using var data = new MemoryStream();
+            for (var lineStart = 0; lineStart <= bytes.Length;)
             {
-                var line = raw.TrimEnd('\r');
+                var newline = Array.IndexOf(bytes, (byte)'\n', lineStart);
+                var lineEnd = newline < 0 ? bytes.Length : newline;
+                var line = bytes.AsMemory(lineStart, lineEnd - lineStart);
+                if (line.Length > 0 && line.Span[^1] == (byte)'\r')
+                {
+                    line = line[..^1];
+                }
+
                 if (line.Length == 0)
                 {
                     if (data.Length > 0)
                     {
-                        yield return data.ToString();
-                        data.Clear();
+                        yield return data.ToArray();
+                        data.SetLength(0);
                     }
-
-                    continue;
                 }
-
-                if (line.StartsWith("data:", StringComparison.Ordinal))
+                else if (line.Span.StartsWith("data:"u8))
                 {
                     if (data.Length > 0)
                     {
-                        data.Append('\n');
+                        data.WriteByte((byte)'\n');
                     }
 
-                    data.Append(line.AsSpan(line.Length > 5 && line[5] == ' ' ? 6 : 5));
+                    var value = line[5..];
+                    data.Write(value.Length > 0 && value.Span[0] == (byte)' ' ? value.Span[1..] : value.Span);
                 }
+
+                if (newline < 0)
+                {
+                    break;
+                }
+
+                lineStart = newline + 1;
             }
 
             if (data.Length > 0)
             {
-                yield return data.ToString();
+                yield return data.ToArray();
             }
         }
     }

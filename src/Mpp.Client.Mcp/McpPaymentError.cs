@@ -1,7 +1,9 @@
 using System.Collections;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
+using Mpp.Client.Protocol;
 
 namespace Mpp.Client.Mcp;
 
@@ -64,10 +66,27 @@ internal static class McpPaymentError
         return false;
     }
 
-    /// <summary>Rebuilds the error's <c>data</c> object from <see cref="Exception.Data"/> (JSON values, text, or a whole <c>data</c> element).</summary>
+    /// <summary>
+    /// Rebuilds the error's <c>data</c> object from <see cref="Exception.Data"/> (JSON values, text, or a whole <c>data</c>
+    /// element); <see langword="null"/> when it cannot be written as JSON.
+    /// </summary>
     internal static JsonElement? DataObject(IDictionary entries)
     {
-        var result = new JsonObject();
+        try
+        {
+            return DataObjectCore(entries);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+        {
+            // Names or text that are not valid UTF-8/UTF-16, or nesting deeper than any payment error: no challenges to read.
+            return null;
+        }
+    }
+
+    private static JsonElement? DataObjectCore(IDictionary entries)
+    {
+        // Member name -> how to write its value; a later entry for the same name replaces an earlier one.
+        var members = new Dictionary<string, Action<Utf8JsonWriter>>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in entries)
         {
             if (entry.Key is not string key)
@@ -75,35 +94,95 @@ internal static class McpPaymentError
                 continue;
             }
 
-            JsonNode? node = entry.Value switch
+            switch (entry.Value)
             {
-                JsonElement element => JsonNode.Parse(element.GetRawText()),
-                JsonNode json => json.DeepClone(),
-                string text => JsonValue.Create(text),
-                int number => JsonValue.Create(number),
-                _ => null,
-            };
+                // Some versions keep the whole data object under one key.
+                case JsonElement { ValueKind: JsonValueKind.Object } whole when key == "data":
+                    foreach (var member in whole.EnumerateObject())
+                    {
+                        var value = member.Value;
+                        members[member.Name] = writer => value.WriteTo(writer);
+                    }
 
-            if (node is null)
-            {
-                continue;
+                    break;
+                case JsonObject whole when key == "data":
+                    foreach (var member in whole)
+                    {
+                        var node = member.Value;
+                        members[member.Key] = writer => WriteNode(writer, node);
+                    }
+
+                    break;
+                case JsonElement element:
+                    members[key] = writer => element.WriteTo(writer);
+                    break;
+                case JsonNode node:
+                    members[key] = writer => WriteNode(writer, node);
+                    break;
+                case string text:
+                    members[key] = writer => writer.WriteStringValue(text);
+                    break;
+                case int number:
+                    members[key] = writer => writer.WriteNumberValue(number);
+                    break;
             }
-
-            // Some versions keep the whole data object under one key.
-            if (key == "data" && node is JsonObject whole)
-            {
-                foreach (var member in whole)
-                {
-                    result[member.Key] = member.Value?.DeepClone();
-                }
-
-                continue;
-            }
-
-            result[key] = node;
         }
 
-        using var document = JsonDocument.Parse(result.ToJsonString());
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, write) in members)
+            {
+                writer.WritePropertyName(name);
+                write(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Parse(buffer.ToArray());
+    }
+
+    /// <summary>A tool result's <c>_meta</c> as JSON, or <see langword="null"/> when it has none or it cannot be read back.</summary>
+    internal static JsonElement? ReadMeta(JsonObject? meta)
+    {
+        if (meta is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Parse(Encoding.UTF8.GetBytes(meta.ToJsonString()));
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+        {
+            return null; // no receipt or challenges can be read from it
+        }
+    }
+
+    /// <summary>The object, when it is one strict JSON object (valid text, no repeated member): the only kind read for payments.</summary>
+    private static JsonElement? Parse(byte[] utf8)
+    {
+        if (!JsonObjectValidator.IsValidObject(utf8))
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(utf8);
         return document.RootElement.Clone();
+    }
+
+    private static void WriteNode(Utf8JsonWriter writer, JsonNode? node)
+    {
+        if (node is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            node.WriteTo(writer);
+        }
     }
 }

@@ -125,7 +125,7 @@ public sealed class PaidMcpClient : IAsyncDisposable
         }
 
         // mppx extension: payment required as an error tool result with the challenges in _meta.
-        if (result.IsError == true && ReadMeta(result.Meta) is { } meta && meta.TryGetProperty(JsonRpcPaymentCodes.PaymentRequiredKey, out var required))
+        if (result.IsError == true && McpPaymentError.ReadMeta(result.Meta) is { } meta && meta.TryGetProperty(JsonRpcPaymentCodes.PaymentRequiredKey, out var required))
         {
             var data = JsonRpcPaymentData.Read(required);
             if (data.Challenges.Count > 0 || data.Errors.Count > 0)
@@ -134,18 +134,7 @@ public sealed class PaidMcpClient : IAsyncDisposable
             }
         }
 
-        return PaidAnswer<CallToolResult>.Accepted(result, JsonRpcPaymentData.ReadReceipt(ReadMeta(result.Meta)));
-    }
-
-    private static JsonElement? ReadMeta(JsonObject? meta)
-    {
-        if (meta is null)
-        {
-            return null;
-        }
-
-        using var document = JsonDocument.Parse(meta.ToJsonString());
-        return document.RootElement.Clone();
+        return PaidAnswer<CallToolResult>.Accepted(result, JsonRpcPaymentData.ReadReceipt(McpPaymentError.ReadMeta(result.Meta)));
     }
 
     /// <summary>Session management (top-up, close) for a tool's channel: the credential rides on a call of that tool.</summary>

@@ -370,7 +370,7 @@ public sealed partial class SessionTests
     public void An_endless_server_sent_event_is_refused_instead_of_filling_memory()
     {
         var endless = new MemoryStream(Encoding.UTF8.GetBytes("data: " + new string('x', 2 * 1024 * 1024)));
-        Assert.ThrowsAsync<InvalidDataException>(async () =>
+        Assert.ThrowsAsync<Mpp.Client.Protocol.MppProtocolException>(async () =>
         {
             await foreach (var unused in PaidEventStream.ReadEventsAsync(endless, default))
             {

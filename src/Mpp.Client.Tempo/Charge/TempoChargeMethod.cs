@@ -187,7 +187,7 @@ public sealed class TempoChargeMethod : IPaymentMethod
         try
         {
             var receipt = await _rpc.WaitForReceiptAsync(hash, _options.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
-            if (receipt.GetProperty("status").GetString() != "0x1")
+            if (!RpcAnswer.Succeeded(receipt))
             {
                 throw new PaymentDeniedException("tempo.reverted", $"The payment transaction {hash} reverted on chain; nothing was transferred.");
             }

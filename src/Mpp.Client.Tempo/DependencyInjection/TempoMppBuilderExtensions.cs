@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -77,8 +78,12 @@ public static class TempoMppBuilderExtensions
                 sp.GetRequiredService<IChannelStore>(),
                 sp.GetRequiredService<ISpendLedger>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILogger<TempoSessionManager>>() ?? NullLogger<TempoSessionManager>.Instance);
+                sp.GetService<ILogger<TempoSessionManager>>() ?? NullLogger<TempoSessionManager>.Instance)
+            {
+                Metrics = sp.GetRequiredService<SessionMetrics>(),
+            };
         });
+        builder.Services.TryAddSingleton(sp => new SessionMetrics(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPaymentMethod, TempoSessionMethod>(sp => new TempoSessionMethod(sp.GetRequiredService<TempoSessionManager>())));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionShutdownService>());
         return builder;

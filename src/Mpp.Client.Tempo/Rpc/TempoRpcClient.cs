@@ -86,10 +86,7 @@ internal sealed class TempoRpcClient
     }
 
     public async Task<long> ChainIdAsync(CancellationToken cancellationToken)
-    {
-        var result = await CallAsync("eth_chainId", [], cancellationToken).ConfigureAwait(false);
-        return (long)Hex.DecodeQuantity(result.GetString()!);
-    }
+        => RpcAnswer.Int64(await CallAsync("eth_chainId", [], cancellationToken).ConfigureAwait(false), "eth_chainId", "chain id");
 
     /// <summary><c>eth_fillTransaction</c>, or the viem-style fallback on nodes without it (protocol.md §3.4.4).</summary>
     public async Task<FilledFees> FillAsync(JsonObject transaction, bool isCharge, CancellationToken cancellationToken)
@@ -99,14 +96,7 @@ internal sealed class TempoRpcClient
             try
             {
                 var result = await CallAsync("eth_fillTransaction", [transaction.DeepClone()], cancellationToken).ConfigureAwait(false);
-                var tx = result.GetProperty("tx");
-                var gas = Hex.DecodeQuantity(tx.GetProperty("gas").GetString()!);
-                var maxFee = Hex.DecodeQuantity(tx.GetProperty("maxFeePerGas").GetString()!);
-                var priority = Hex.DecodeQuantity(tx.GetProperty("maxPriorityFeePerGas").GetString()!);
-                EvmAddress? feeToken = tx.TryGetProperty("feeToken", out var token) && token.ValueKind == JsonValueKind.String ? EvmAddress.Parse(token.GetString()!) : null;
-
-                // viem's base-fee multiplier (×1.2), and mppx's +5,000 gas on charges for signature verification.
-                return new FilledFees(gas + (isCharge ? 5000 : 0), maxFee * 12 / 10, priority, feeToken);
+                return RpcAnswer.FilledFees(result, isCharge);
             }
             catch (TempoRpcException ex) when (ex.Code == -32601 || ex.Message.Contains("not supported", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("eth_fillTransaction is not available", StringComparison.OrdinalIgnoreCase))
             {
@@ -115,30 +105,45 @@ internal sealed class TempoRpcClient
         }
 
         var block = await CallAsync("eth_getBlockByNumber", ["latest", false], cancellationToken).ConfigureAwait(false);
-        var baseFee = Hex.DecodeQuantity(block.GetProperty("baseFeePerGas").GetString()!);
+        var baseFee = RpcAnswer.Quantity(RpcAnswer.Member(block, "baseFeePerGas", "eth_getBlockByNumber"), "eth_getBlockByNumber", "baseFeePerGas");
         BigInteger tip;
         try
         {
-            tip = Hex.DecodeQuantity((await CallAsync("eth_maxPriorityFeePerGas", [], cancellationToken).ConfigureAwait(false)).GetString()!);
+            tip = await QuantityAsync("eth_maxPriorityFeePerGas", [], cancellationToken).ConfigureAwait(false);
         }
         catch (TempoRpcException)
         {
-            var price = Hex.DecodeQuantity((await CallAsync("eth_gasPrice", [], cancellationToken).ConfigureAwait(false)).GetString()!);
+            var price = await QuantityAsync("eth_gasPrice", [], cancellationToken).ConfigureAwait(false);
             tip = BigInteger.Max(BigInteger.Zero, price - baseFee);
         }
 
-        var estimate = Hex.DecodeQuantity((await CallAsync("eth_estimateGas", [transaction.DeepClone()], cancellationToken).ConfigureAwait(false)).GetString()!);
+        var estimate = await QuantityAsync("eth_estimateGas", [transaction.DeepClone()], cancellationToken).ConfigureAwait(false);
         return new FilledFees(estimate + (isCharge ? 5000 : 0), (baseFee * 12 / 10) + tip, tip, null);
     }
 
     public async Task<string> SendRawTransactionAsync(byte[] raw, CancellationToken cancellationToken)
-        => (await CallAsync("eth_sendRawTransaction", [Hex.Encode(raw)], cancellationToken).ConfigureAwait(false)).GetString()!;
+        => RpcAnswer.Text(await CallAsync("eth_sendRawTransaction", [Hex.Encode(raw)], cancellationToken).ConfigureAwait(false), "eth_sendRawTransaction", "transaction hash");
 
     public async Task<JsonElement?> GetTransactionReceiptAsync(string hash, CancellationToken cancellationToken)
+        => RpcAnswer.Receipt(await CallAsync("eth_getTransactionReceipt", [hash], cancellationToken).ConfigureAwait(false));
+
+    /// <summary>The latest block's timestamp (chain time, in seconds).</summary>
+    public async Task<long> LatestBlockTimestampAsync(CancellationToken cancellationToken)
     {
-        var result = await CallAsync("eth_getTransactionReceipt", [hash], cancellationToken).ConfigureAwait(false);
-        return result.ValueKind == JsonValueKind.Null ? null : result;
+        var block = await CallAsync("eth_getBlockByNumber", ["latest", false], cancellationToken).ConfigureAwait(false);
+        return RpcAnswer.Int64(RpcAnswer.Member(block, "timestamp", "eth_getBlockByNumber"), "eth_getBlockByNumber", "timestamp");
     }
+
+    /// <summary><c>eth_call</c> at the latest block: the returned bytes.</summary>
+    public async Task<byte[]> EthCallAsync(JsonObject call, CancellationToken cancellationToken)
+        => RpcAnswer.Data(await CallAsync("eth_call", [call, "latest"], cancellationToken).ConfigureAwait(false), "eth_call", "return data");
+
+    /// <summary><c>eth_getLogs</c>: the hashes of the transactions that emitted the matching logs.</summary>
+    public async Task<IReadOnlyList<string>> LogTransactionHashesAsync(JsonObject filter, CancellationToken cancellationToken)
+        => RpcAnswer.LogTransactionHashes(await CallAsync("eth_getLogs", [filter], cancellationToken).ConfigureAwait(false));
+
+    private async Task<BigInteger> QuantityAsync(string method, JsonNode?[] parameters, CancellationToken cancellationToken)
+        => RpcAnswer.Quantity(await CallAsync(method, parameters, cancellationToken).ConfigureAwait(false), method, "result");
 
     public async Task<JsonElement> WaitForReceiptAsync(string hash, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -158,8 +163,6 @@ internal sealed class TempoRpcClient
             await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken).ConfigureAwait(false);
         }
     }
-
-    private static string? Truncate(string? message) => message is { Length: > 200 } ? message[..200] + "…" : message;
 
     public async Task<JsonElement> CallAsync(string method, JsonNode?[] parameters, CancellationToken cancellationToken)
     {
@@ -181,24 +184,42 @@ internal sealed class TempoRpcClient
                         throw new HttpRequestException($"The chain RPC answered HTTP {(int)response.StatusCode}.", null, response.StatusCode);
                     }
 
-                    var body = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
-                    using var document = JsonDocument.Parse(body);
-                    var root = document.RootElement;
-                    if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-                    {
-                        var code = error.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : (int?)null;
-                        var message = error.TryGetProperty("message", out var m) ? m.GetString() : null;
-                        throw new TempoRpcException(state.Method, code, $"The chain RPC refused {state.Method}: {Truncate(message) ?? "(no message)"} (code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}).");
-                    }
-
-                    return root.TryGetProperty("result", out var result) ? result.Clone() : throw new TempoRpcException(state.Method, null, $"The chain RPC answered {state.Method} without a result.");
+                    return RpcAnswer.ReadResult(await ReadBoundedAsync(response, state.Method, token).ConfigureAwait(false), state.Method);
                 },
                 (Client: this, Request: request, Method: method),
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or JsonException)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or IOException)
         {
             throw new TempoRpcException(method, null, $"The chain RPC at {_endpoint.GetLeftPart(UriPartial.Authority)} failed on {method}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The answer body, refused past <see cref="RpcAnswer.MaxAnswerBytes"/> without reading further.</summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, string method, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength > RpcAnswer.MaxAnswerBytes)
+        {
+            throw new TempoRpcException(method, null, $"The chain RPC answered {method} with more than {RpcAnswer.MaxAnswerBytes} bytes.");
+        }
+
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > RpcAnswer.MaxAnswerBytes)
+                {
+                    throw new TempoRpcException(method, null, $"The chain RPC answered {method} with more than {RpcAnswer.MaxAnswerBytes} bytes.");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
         }
     }
 }

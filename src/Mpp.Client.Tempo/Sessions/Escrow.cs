@@ -77,34 +77,48 @@ internal static class Escrow
     {
         if (returned.Length < 320)
         {
-            throw new FormatException($"getChannel returned {returned.Length} bytes; 320 were expected.");
+            throw new TempoRpcException("eth_call", null, $"getChannel returned {returned.Length} bytes; 320 were expected.");
         }
 
-        return new ChannelOnChain(Word(returned[224..256]), Word(returned[256..288]), (long)Word(returned[288..320]));
+        var closeRequestedAt = Word(returned[288..320]);
+        return closeRequestedAt <= long.MaxValue
+            ? new ChannelOnChain(Word(returned[224..256]), Word(returned[256..288]), (long)closeRequestedAt)
+            : throw new TempoRpcException("eth_call", null, "getChannel returned a close-request time too large for a timestamp.");
     }
 
-    /// <summary>Finds the <c>ChannelClosed</c> event of <paramref name="channelId"/> in a transaction receipt's logs.</summary>
+    /// <summary>
+    /// Finds the <c>ChannelClosed</c> event of <paramref name="channelId"/> in a transaction receipt's logs. Logs of any other
+    /// shape are skipped: <see langword="null"/> when none matches.
+    /// </summary>
     public static ChannelClosedEvent? FindChannelClosed(System.Text.Json.JsonElement receipt, EvmAddress escrow, string channelId)
     {
-        if (!receipt.TryGetProperty("logs", out var logs) || logs.ValueKind != System.Text.Json.JsonValueKind.Array)
+        if (receipt.ValueKind != System.Text.Json.JsonValueKind.Object || !receipt.TryGetProperty("logs", out var logs) || logs.ValueKind != System.Text.Json.JsonValueKind.Array)
         {
             return null;
         }
 
         foreach (var log in logs.EnumerateArray())
         {
-            if (log.TryGetProperty("address", out var address) && string.Equals(address.GetString(), escrow.Lower, StringComparison.OrdinalIgnoreCase)
-                && log.TryGetProperty("topics", out var topics) && topics.GetArrayLength() >= 2
-                && string.Equals(topics[0].GetString(), ChannelClosedTopic, StringComparison.OrdinalIgnoreCase)
-                && string.Equals(topics[1].GetString(), channelId, StringComparison.OrdinalIgnoreCase)
-                && Hex.TryDecode(log.GetProperty("data").GetString(), out var data) && data.Length >= 64)
+            if (log.ValueKind == System.Text.Json.JsonValueKind.Object
+                && TextEquals(log, "address", escrow.Lower)
+                && log.TryGetProperty("topics", out var topics) && topics.ValueKind == System.Text.Json.JsonValueKind.Array && topics.GetArrayLength() >= 2
+                && TextEquals(topics[0], ChannelClosedTopic) && TextEquals(topics[1], channelId)
+                && log.TryGetProperty("data", out var dataText) && dataText.ValueKind == System.Text.Json.JsonValueKind.String
+                && Hex.TryDecode(RpcAnswer.TryGetString(dataText), out var data) && data.Length >= 64
+                && receipt.TryGetProperty("transactionHash", out var hash) && RpcAnswer.TryGetString(hash) is { } transactionHash)
             {
-                return new ChannelClosedEvent(receipt.GetProperty("transactionHash").GetString()!, Word(data.AsSpan(0, 32)), Word(data.AsSpan(32, 32)));
+                return new ChannelClosedEvent(transactionHash, Word(data.AsSpan(0, 32)), Word(data.AsSpan(32, 32)));
             }
         }
 
         return null;
     }
+
+    private static bool TextEquals(System.Text.Json.JsonElement value, string expected)
+        => value.ValueKind == System.Text.Json.JsonValueKind.String && string.Equals(RpcAnswer.TryGetString(value), expected, StringComparison.OrdinalIgnoreCase);
+
+    private static bool TextEquals(System.Text.Json.JsonElement obj, string member, string expected)
+        => obj.TryGetProperty(member, out var value) && TextEquals(value, expected);
 
     private static BigInteger Word(ReadOnlySpan<byte> word) => new(word, isUnsigned: true, isBigEndian: true);
 }

@@ -123,22 +123,7 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
 
     private async Task<bool> PayAsync(string data, CancellationToken cancellationToken)
     {
-        BigInteger required;
-        try
-        {
-            using var document = JsonDocument.Parse(data);
-            var root = document.RootElement;
-            if (!string.Equals(root.GetProperty("channelId").GetString(), ChannelId, StringComparison.OrdinalIgnoreCase)
-                || !AssetAmount.TryParseUnits(root.GetProperty("requiredCumulative").GetString(), out required))
-            {
-                throw new TempoSessionException(ChannelId, "The server asked for a voucher on another channel or without a valid requiredCumulative; the stream is not paid further.");
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw new TempoSessionException(ChannelId, "The server's payment-need-voucher event is not valid JSON with channelId and requiredCumulative: " + ex.Message);
-        }
-
+        var required = ReadRequiredCumulative(data, ChannelId);
         var next = BigInteger.Max(required, _slot.Channel.HighestSigned);
         if (SpendCap is { } cap && next - _baseline > cap)
         {
@@ -172,7 +157,7 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
                 return;
             }
 
-            _manager.CountRejectedVoucher();
+            _manager.CountRejectedVoucher(_slot.Channel);
             var fresh = answer.StatusCode == HttpStatusCode.PaymentRequired && attempt == 0
                 ? PaymentChallenge.ParseAll(answer.Headers).Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" })
                 : null;
@@ -185,11 +170,44 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
         }
     }
 
-    private static PaymentReceipt? ParseReceipt(string data)
+    /// <summary>
+    /// Reads a <c>payment-need-voucher</c> event's data: the <c>requiredCumulative</c> amount it asks for on
+    /// <paramref name="channelId"/>. Anything else (not JSON, another channel, a missing or invalid amount) is a
+    /// <see cref="TempoSessionException"/>: the stream is not paid further.
+    /// </summary>
+    internal static BigInteger ReadRequiredCumulative(string data, string channelId)
+    {
+        string? channel, amount;
+        var utf8 = Encoding.UTF8.GetBytes(data);
+        try
+        {
+            JsonObjectValidator.ValidateObject(utf8, "payment-need-voucher");
+            using var document = JsonDocument.Parse(utf8);
+            var root = document.RootElement;
+            channel = root.TryGetProperty("channelId", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            amount = root.TryGetProperty("requiredCumulative", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+        }
+        catch (Exception ex) when (ex is JsonException or MppProtocolException)
+        {
+            throw new TempoSessionException(channelId, "The server's payment-need-voucher event is not valid JSON with channelId and requiredCumulative; the stream is not paid further.");
+        }
+
+        if (!string.Equals(channel, channelId, StringComparison.OrdinalIgnoreCase) || !AssetAmount.TryParseUnits(amount, out var required))
+        {
+            throw new TempoSessionException(channelId, "The server asked for a voucher on another channel or without a valid requiredCumulative; the stream is not paid further.");
+        }
+
+        return required;
+    }
+
+    /// <summary>The <c>payment-receipt</c> event's receipt, or <see langword="null"/> when it is not one.</summary>
+    internal static PaymentReceipt? ParseReceipt(string data)
     {
         try
         {
-            using var document = JsonDocument.Parse(data);
+            var utf8 = Encoding.UTF8.GetBytes(data);
+            JsonObjectValidator.ValidateObject(utf8, "payment-receipt");
+            using var document = JsonDocument.Parse(utf8);
             return PaymentReceipt.FromJson(document.RootElement.Clone());
         }
         catch (Exception ex) when (ex is JsonException or MppProtocolException)
@@ -198,7 +216,10 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
         }
     }
 
-    /// <summary>A bounded SSE parser (WHATWG rules: <c>event</c>, <c>data</c>, <c>id</c>, comments, CR/LF/CRLF line ends).</summary>
+    /// <summary>
+    /// A bounded SSE parser (WHATWG rules: <c>event</c>, <c>data</c>, <c>id</c>, comments, CR/LF/CRLF line ends), linear in
+    /// the bytes read. An event (its lines other than comments) larger than 1 MiB is an <see cref="MppProtocolException"/>.
+    /// </summary>
     internal static async IAsyncEnumerable<(string Event, string Data, string? Id)> ReadEventsAsync(Stream body, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var buffer = new byte[8192];
@@ -231,7 +252,7 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
                 {
                     if (++size > MaxEventBytes)
                     {
-                        throw new InvalidDataException($"A server-sent event is larger than {MaxEventBytes} bytes.");
+                        throw MppProtocolException.Parse($"A server-sent event is larger than {MaxEventBytes} bytes; the stream was not read further.", "event");
                     }
 
                     line.Add(b);
@@ -252,12 +273,15 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
                     continue;
                 }
 
-                var text = Encoding.UTF8.GetString([.. line]);
-                line.Clear();
-                if (text[0] == ':')
+                if (line[0] == (byte)':')
                 {
+                    size -= line.Count; // a comment (a keep-alive) does not count towards the event's size
+                    line.Clear();
                     continue;
                 }
+
+                var text = Encoding.UTF8.GetString([.. line]);
+                line.Clear();
 
                 var colon = text.IndexOf(':', StringComparison.Ordinal);
                 var field = colon < 0 ? text : text[..colon];

@@ -89,6 +89,9 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         _escrows = [SessionRequest.CanonicalEscrow, .. options.AllowedEscrows.Select(EvmAddress.Parse)];
     }
 
+    /// <summary>The session instruments (set by <c>AddTempoSessions()</c>); none when the manager is built by hand.</summary>
+    internal SessionMetrics? Metrics { get; init; }
+
     /// <summary>Gets how many vouchers this manager has signed (open, voucher and close credentials).</summary>
     public long VouchersSigned => Interlocked.Read(ref _vouchersSigned);
 
@@ -597,7 +600,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                     Remember(ticket, settlement.Quote.Challenge);
                     break;
                 case PaymentOutcome.Rejected:
-                    Interlocked.Increment(ref _vouchersRejected);
+                    CountRejectedVoucher(slot.Channel);
                     _routes.TryRemove(ticket.Route, out _);
                     LogVoucherRejected(_logger, slot.Channel.ChannelId, settlement.StatusCode ?? 0, settlement.Problem?.Type ?? "(no problem details)");
                     if (settlement.Problem?.Type is PaymentProblemTypes.SessionChannelNotFound or PaymentProblemTypes.SessionChannelFinalized)
@@ -620,7 +623,11 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void CountRejectedVoucher() => Interlocked.Increment(ref _vouchersRejected);
+    internal void CountRejectedVoucher(SessionChannel channel)
+    {
+        Interlocked.Increment(ref _vouchersRejected);
+        Metrics?.VoucherRejected(channel);
+    }
 
     internal bool TryGetSlot(string channelId, out ChannelSlot slot) => _byId.TryGetValue(channelId, out slot!);
 
@@ -766,6 +773,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var digest = slot.VoucherDomain.Digest(slot.ChannelIdBytes, cumulative);
         var signature = await _signer.SignHashAsync(digest, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _vouchersSigned);
+        Metrics?.VoucherSigned(slot.Channel);
         return Hex.Encode(signature.ToRsv());
     }
 
@@ -832,6 +840,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             {
                 slot.Channel = slot.Channel with { Deposit = channel.Deposit + additional };
                 await _store.SaveAsync(slot.Channel, CancellationToken.None).ConfigureAwait(false);
+                Metrics?.Deposit(channel, additional, "topUp");
                 return;
             }
         }
@@ -842,6 +851,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         {
             slot.Channel = slot.Channel with { Deposit = onChain.Deposit };
             await _store.SaveAsync(slot.Channel, CancellationToken.None).ConfigureAwait(false);
+            Metrics?.Deposit(channel, onChain.Deposit - channel.Deposit, "topUp");
             return;
         }
 
@@ -881,6 +891,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 _byId[channel.ChannelId] = slot;
                 Remember(ticket, settlement.Quote.Challenge);
                 LogOpened(_logger, channel.ChannelId);
+                Metrics?.Deposit(channel, channel.Deposit, "open");
                 break;
             case PaymentOutcome.NotSent:
                 slot.Evicted = true;
@@ -890,7 +901,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             default:
                 // Refused or unanswered: the server may still have broadcast the open. Keep the deposit counted and let
                 // RecoverAsync ask the chain (deposit > 0: usable; none after validBefore: release it).
-                Interlocked.Increment(ref _vouchersRejected);
+                CountRejectedVoucher(channel);
                 slot.Evicted = true;
                 slot.Channel = channel;
                 _parked[channel.ChannelId] = channel;
@@ -977,6 +988,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         _parked.TryRemove(channel.ChannelId, out _);
         _byId.TryRemove(channel.ChannelId, out _);
         LogClosed(_logger, channel.ChannelId, closed.SettledToPayee.ToString(CultureInfo.InvariantCulture), closed.RefundedToPayer.ToString(CultureInfo.InvariantCulture));
+        Metrics?.Refund(channel, closed.RefundedToPayer);
         return new ChannelCloseResult(channel.ChannelId, closed.TransactionHash, closed.SettledToPayee, closed.RefundedToPayer);
     }
 
@@ -1015,13 +1027,13 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
                 {
                     if (sideAnswer.StatusCode is >= 400 and < 500)
                     {
-                        CountRejectedVoucher();
+                        CountRejectedVoucher(slot.Channel);
                     }
 
                     return fromSide;
                 }
 
-                CountRejectedVoucher();
+                CountRejectedVoucher(slot.Channel);
                 var freshSide = sideAnswer.Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" });
                 if (freshSide is null)
                 {
@@ -1046,7 +1058,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             {
                 if (challenge is not null && (int)answer.StatusCode is >= 400 and < 500)
                 {
-                    CountRejectedVoucher();
+                    CountRejectedVoucher(slot.Channel);
                 }
 
                 return answer;
@@ -1056,7 +1068,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             var fresh = PaymentChallenge.ParseAll(answer.Headers).Challenges.FirstOrDefault(c => c is { Method: "tempo", Intent: "session" });
             if (challenge is not null)
             {
-                CountRejectedVoucher();
+                CountRejectedVoucher(slot.Channel);
             }
 
             if (fresh is null)
@@ -1148,7 +1160,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         var signature = await _signer.SignHashAsync(transaction.SigningHash(), cancellationToken).ConfigureAwait(false);
         var hash = await _rpc.SendRawTransactionAsync(transaction.Serialize(signature, _signer.Address), cancellationToken).ConfigureAwait(false);
         var receipt = await _rpc.WaitForReceiptAsync(hash, _tempo.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
-        if (receipt.GetProperty("status").GetString() != "0x1")
+        if (!RpcAnswer.Succeeded(receipt))
         {
             throw new TempoSessionException(channel.ChannelId, $"The escrow transaction {hash} for channel {channel.ChannelId} reverted.");
         }
@@ -1172,10 +1184,8 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
             ["toBlock"] = "latest",
             ["topics"] = new JsonArray(Escrow.ChannelClosedTopic, slot.Channel.ChannelId),
         };
-        var logs = await _rpc.CallAsync("eth_getLogs", [filter], cancellationToken).ConfigureAwait(false);
-        foreach (var log in logs.EnumerateArray())
+        foreach (var hash in await _rpc.LogTransactionHashesAsync(filter, cancellationToken).ConfigureAwait(false))
         {
-            var hash = log.GetProperty("transactionHash").GetString()!;
             var receipt = await _rpc.WaitForReceiptAsync(hash, _tempo.ReceiptTimeout, cancellationToken).ConfigureAwait(false);
             if (Escrow.FindChannelClosed(receipt, EvmAddress.Parse(slot.Channel.Escrow), slot.Channel.ChannelId) is { } closed)
             {
@@ -1189,14 +1199,12 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
     private async Task<ChannelOnChain> ReadChannelAsync(ChannelSlot slot, CancellationToken cancellationToken)
     {
         var call = new JsonObject { ["to"] = slot.Channel.Escrow, ["data"] = Hex.Encode(Escrow.GetChannel(slot.Descriptor)) };
-        var result = await _rpc.CallAsync("eth_call", [call, "latest"], cancellationToken).ConfigureAwait(false);
-        return Escrow.DecodeChannel(Hex.Decode(result.GetString()!));
+        return Escrow.DecodeChannel(await _rpc.EthCallAsync(call, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<long> ChainTimeAsync(CancellationToken cancellationToken)
     {
-        var block = await _rpc.CallAsync("eth_getBlockByNumber", ["latest", false], cancellationToken).ConfigureAwait(false);
-        var head = (long)Hex.DecodeQuantity(block.GetProperty("timestamp").GetString()!);
+        var head = await _rpc.LatestBlockTimestampAsync(cancellationToken).ConfigureAwait(false);
 
         // The node accepts validBefore within 30 s of its head: build from the head, never from a clock that may run ahead or behind it.
         return head;

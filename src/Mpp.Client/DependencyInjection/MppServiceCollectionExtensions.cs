@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,10 @@ public static class MppServiceCollectionExtensions
                 sp.GetService<IPaymentApprover>()));
             services.TryAddSingleton<JsonRpcPaymentNegotiator>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MppPaymentOptions>, MppPaymentOptionsValidator>());
+
+            // In clients with a payment handler, outermost whatever the order of registration: every attempt a retry or
+            // hedging handler makes of a call shares one payment scope, so no handler registered before can make it pay twice.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, PaymentCallScopeFilter>());
         }
 
         return new MppBuilder(services);
@@ -54,8 +59,9 @@ public static class MppHttpClientBuilderExtensions
 {
     /// <summary>
     /// Makes this HttpClient pay for 402 responses under the given options (named after the client and
-    /// validated at start-up). Register transient-retry handlers <em>after</em> this call so they run inside
-    /// it: a retry then resends the request that already carries the credential and nothing is paid twice.
+    /// validated at start-up). Register transient-retry handlers (<c>AddStandardResilienceHandler()</c>) <em>after</em>
+    /// this call so they run inside it: a retry then resends the request that already carries the credential. Registered
+    /// before it they are made safe (a call whose credential was sent is never paid again) but no longer retry the payment.
     /// </summary>
     /// <param name="builder">The HttpClient builder.</param>
     /// <param name="configure">Configures the client's payment options.</param>

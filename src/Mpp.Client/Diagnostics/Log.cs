@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(1206, LogLevel.Error, "Recording the {Outcome} outcome of the payment for challenge {ChallengeId} (journal entry {JournalEntryId}) failed at the {Step}; the call's outcome stands", EventName = "BookkeepingFailed")]
     public static partial void BookkeepingFailed(ILogger logger, Exception exception, string step, PaymentOutcome outcome, string challengeId, Guid journalEntryId);
 
+    [LoggerMessage(1207, LogLevel.Error, "The credential for challenge {ChallengeId} was sent {Sends} times by a retry handler and the last send was answered 402: outcome unknown (journal entry {JournalEntryId}), nothing more is paid for the call", EventName = "CredentialResent")]
+    public static partial void CredentialResent(ILogger logger, string challengeId, int sends, Guid journalEntryId);
+
     /// <summary>Scheme, host, port and path: the query string may carry secrets.</summary>
     public static string Endpoint(Uri? uri) => uri is null ? "(no uri)" : uri.GetLeftPart(UriPartial.Path);
 }

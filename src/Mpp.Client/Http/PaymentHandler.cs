@@ -47,10 +47,14 @@ internal sealed class PaymentServices(
 /// <remarks>
 /// Stateless and transient (IHttpClientFactory pools and rotates handlers): budgets, receipts and the
 /// journal live in singletons. Retry handlers registered after this one sit inside it, so a transient
-/// retry resends the request that already carries the credential and nothing is signed twice.
+/// retry resends the request that already carries the credential and nothing is signed twice; handlers
+/// outside it share the call's <see cref="PaymentCallScope"/>, so a retried or hedged call never pays twice.
 /// </remarks>
 internal sealed class PaymentHandler : DelegatingHandler
 {
+    private const int MaxMalformedLogged = 8;
+    private static readonly TimeSpan HedgedCopyGrace = TimeSpan.FromSeconds(30);
+
     private readonly string _clientName;
     private readonly IOptionsMonitor<MppPaymentOptions> _options;
     private readonly PaymentServices _services;
@@ -101,7 +105,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> ContinueAsync(HttpRequestMessage request, Task<HttpResponseMessage> sent, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ContinueAsync(HttpRequestMessage request, Task<HttpResponseMessage> sent, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken, object? attempt = null)
     {
         var response = await sent.ConfigureAwait(false);
         response = await FollowRedirectsAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
@@ -110,7 +114,7 @@ internal sealed class PaymentHandler : DelegatingHandler
             return response;
         }
 
-        return await NegotiateAsync(request, response, replayable, options, cancellationToken).ConfigureAwait(false);
+        return await NegotiateAsync(request, response, replayable, options, cancellationToken, attempt).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -119,6 +123,20 @@ internal sealed class PaymentHandler : DelegatingHandler
     /// </summary>
     private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, CancellationToken cancellationToken)
     {
+        var attempt = new object();
+        try
+        {
+            return await SendPrepaidAsync(request, options, attempt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            PaymentCallScope.For(request).Release(attempt); // lets waiting copies go on; a no-op for a call this attempt does not own
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendPrepaidAsync(HttpRequestMessage request, MppPaymentOptions options, object attempt, CancellationToken cancellationToken)
+    {
+        var started = _services.Time.GetTimestamp();
         var replayable = await RequestBody.MakeReplayableAsync(request.Content, options.MaxBufferedRequestBytes, cancellationToken).ConfigureAwait(false);
         var uri = request.RequestUri!;
         if (!replayable || (uri.Scheme != Uri.UriSchemeHttps && !(options.AllowInsecureLoopback && uri.IsLoopback)))
@@ -153,6 +171,18 @@ internal sealed class PaymentHandler : DelegatingHandler
             return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
         }
 
+        // One attempt of a call pays: a copy sent again by a retry or hedging handler outside this one goes the normal way.
+        var scope = PaymentCallScope.For(request);
+        if (!scope.TryClaim(attempt))
+        {
+            await PaymentSelection.NotifyAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.NotSent, null, null, null)).ConfigureAwait(false);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.prepay");
+        activity?.SetTag("mpp.method", challenge.Method);
+        activity?.SetTag("mpp.intent", challenge.Intent);
+
         // Signed only now, after the policy allowed it (the money itself is already held by the channel's deposit).
         PaymentCredential credential;
         try
@@ -161,9 +191,9 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (PaymentDeniedException ex)
         {
-            // For example a top-up the budget refuses: the normal path explains it with the server's 402.
+            // For example a top-up the budget refuses: the normal path decides (and explains) with the server's 402.
             Log.ChallengeRefused(services.Logger, challenge.Id, ex.Rule, ex.Message);
-            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken).ConfigureAwait(false);
+            return await ContinueAsync(request, base.SendAsync(request, cancellationToken), replayable, options, cancellationToken, attempt).ConfigureAwait(false);
         }
 
         string headerValue;
@@ -192,6 +222,8 @@ internal sealed class PaymentHandler : DelegatingHandler
 
         var call = new PaymentCall(request, options) { Rounds = 1, LastQuote = quote, JournalEntryId = entry.Id };
         var paidRequest = CloneForPayment(request, uri, credential.HeaderName, headerValue, call.IdempotencyKey);
+        scope.Sending(attempt, challenge.Id, entry.Id);
+        var sends = CredentialSends.Track(paidRequest);
         HttpResponseMessage answer;
         try
         {
@@ -199,7 +231,8 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         catch (Exception ex)
         {
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, null, null), null, entry.Id, null).ConfigureAwait(false);
             Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
             throw new PaymentOutcomeUnknownException(
@@ -214,25 +247,43 @@ internal sealed class PaymentHandler : DelegatingHandler
         {
             var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
             var stored = PaymentSelection.ToStored(services, entry, quote, receipt);
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
-            services.Metrics.Amount(quote.Amount);
+            services.Metrics.Payment(quote, PaymentOutcome.Settled, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Settled, receipt, null, status), null, entry.Id, stored).ConfigureAwait(false);
             answer.SetPaymentDetails(paidRequest, call.Details(quote, PaymentOutcome.Settled, receipt, isDryRun: false));
             return answer;
         }
 
         var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+        if (answer.StatusCode == HttpStatusCode.PaymentRequired && sends.Count > 1)
+        {
+            // As on the normal path: a retry handler inside this one resent the voucher, and an earlier send may have been taken.
+            services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
+            Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
+            await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
+            answer.Dispose();
+            throw new PaymentOutcomeUnknownException(
+                $"The prepaid credential for challenge {challenge.Id} was sent {sends.Count} times by a retry handler inside the payment handler and the server answered the last with 402. An earlier send may have been accepted: nothing more is paid for this call; see journal entry {entry.Id}.",
+                entry.Id,
+                challenge.Id,
+                null);
+        }
+
         if (answer.StatusCode == HttpStatusCode.PaymentRequired)
         {
             // The voucher was refused (an expired challenge, a channel the server forgot…): the method learns why, then
             // the ordinary negotiation takes this 402 from the start.
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+            services.Metrics.Payment(quote, PaymentOutcome.Rejected, services.Time.GetElapsedTime(started));
+            activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Rejected));
             Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
             await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Rejected, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
-            return await NegotiateAsync(request, answer, replayable, options, cancellationToken).ConfigureAwait(false);
+            return await NegotiateAsync(request, answer, replayable, options, cancellationToken, attempt).ConfigureAwait(false);
         }
 
-        services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+        services.Metrics.Payment(quote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
+
+        activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
         Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
         await PaymentSelection.RecordOutcomeAsync(services, method, new PaymentSettlement(quote, PaymentOutcome.Unknown, null, problem, status), null, entry.Id, null).ConfigureAwait(false);
         call.LastOutcome = PaymentOutcome.Unknown;
@@ -268,17 +319,32 @@ internal sealed class PaymentHandler : DelegatingHandler
     private static bool NeedsHandling(HttpResponseMessage response, MppPaymentOptions options)
         => response.StatusCode == HttpStatusCode.PaymentRequired || (options.FollowRedirects && IsRedirect(response.StatusCode) && response.Headers.Location is not null);
 
-    private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> NegotiateAsync(HttpRequestMessage original, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken, object? attempt = null)
     {
-        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.negotiate");
-        var services = _services;
-        var call = new PaymentCall(original, options);
-        var originUri = original.RequestUri;
-        if (originUri is null || !originUri.IsAbsoluteUri)
+        if (original.RequestUri is not { IsAbsoluteUri: true })
         {
             return response;
         }
 
+        var call = new PaymentCall(original, options);
+        var scope = PaymentCallScope.For(original);
+        attempt ??= call;
+        try
+        {
+            return await NegotiateRoundsAsync(call, scope, attempt, response, replayable, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            scope.Release(attempt); // gives the call up if this attempt sent nothing, and lets waiting copies go on
+        }
+    }
+
+    private async Task<HttpResponseMessage> NegotiateRoundsAsync(PaymentCall call, PaymentCallScope scope, object attempt, HttpResponseMessage response, bool replayable, MppPaymentOptions options, CancellationToken cancellationToken)
+    {
+        using var activity = MppDiagnostics.ActivitySource.StartActivity("mpp.negotiate");
+        var services = _services;
+        var original = call.Original;
+        var originUri = original.RequestUri!;
         while (true)
         {
             var negotiationStarted = services.Time.GetTimestamp();
@@ -286,9 +352,15 @@ internal sealed class PaymentHandler : DelegatingHandler
             var endpoint = new LoggedUri(payUri);
             var parsed = PaymentChallenge.ParseAll(response.Headers);
             Log.ChallengesReceived(services.Logger, endpoint, parsed.Challenges.Count, parsed.Errors.Count);
-            foreach (var error in parsed.Errors)
+            for (var e = 0; e < Math.Min(parsed.Errors.Count, MaxMalformedLogged); e++)
             {
-                Log.ChallengeMalformed(services.Logger, endpoint, error.Message);
+                // A few explain the problem; a server sending thousands does not get to flood the log.
+                Log.ChallengeMalformed(services.Logger, endpoint, parsed.Errors[e].Message);
+            }
+
+            if (parsed.ExceedsSizeLimit)
+            {
+                return await UnpayableAsync(response, call, "challenge.too-large", parsed.Errors[0].Message, cancellationToken).ConfigureAwait(false);
             }
 
             if (parsed.Challenges.Count == 0)
@@ -334,6 +406,30 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (call.Rounds >= options.MaxPaymentRounds)
             {
                 throw await RejectedAsync(response, call, $"MaxPaymentRounds ({options.MaxPaymentRounds}) credentials were refused", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!scope.TryClaim(attempt))
+            {
+                var claim = await scope.WaitAndTryClaimAsync(attempt, cancellationToken).ConfigureAwait(false);
+                if (claim == ClaimResult.YieldedToOwner)
+                {
+                    // A hedged copy beside the copy that paid: the hedging handler takes the paying copy's answer and cancels this
+                    // one; should nothing cancel it, the refusal comes back after a grace period, never before the owner's answer.
+                    try
+                    {
+                        await Task.Delay(HedgedCopyGrace, services.Time, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        response.Dispose();
+                        throw;
+                    }
+                }
+
+                if (claim != ClaimResult.Claimed)
+                {
+                    return await UnpayableAsync(response, call, "payment.retried", scope.Explain(), cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var (chosen, reservation) = await PaymentSelection.ApproveAndReserveAsync(_services, _clientName, candidates, context, options, call, cancellationToken).ConfigureAwait(false);
@@ -399,6 +495,8 @@ internal sealed class PaymentHandler : DelegatingHandler
             var paidRequest = CloneForPayment(response.RequestMessage ?? original, payUri, credential.HeaderName, headerValue, call.IdempotencyKey);
             services.Metrics.Overhead(overhead + services.Time.GetElapsedTime(encodeStarted));
             response.Dispose();
+            scope.Sending(attempt, challenge.Id, entry.Id);
+            var sends = CredentialSends.Track(paidRequest);
 
             HttpResponseMessage answer;
             using (var resend = MppDiagnostics.ActivitySource.StartActivity("mpp.resend"))
@@ -411,7 +509,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 catch (Exception ex)
                 {
                     // The credential may have reached the server: keep the money counted, never pay again on our own.
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                     activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
@@ -429,8 +527,7 @@ internal sealed class PaymentHandler : DelegatingHandler
                 // 2xx, or 403 "paid but denied" (the payment was valid: never pay again for it).
                 var receipt = answer.IsSuccessStatusCode ? ReadReceipt(answer, challenge) : null;
                 var stored = PaymentSelection.ToStored(services, entry, chosenQuote, receipt);
-                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
-                services.Metrics.Amount(chosenQuote.Reserved);
+                services.Metrics.Payment(chosenQuote, PaymentOutcome.Settled, services.Time.GetElapsedTime(negotiationStarted));
                 services.Metrics.Rounds(call.Rounds);
                 Log.Settled(services.Logger, challenge.Id, status, receipt?.Reference);
                 activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Settled));
@@ -442,10 +539,25 @@ internal sealed class PaymentHandler : DelegatingHandler
             if (answer.StatusCode == HttpStatusCode.PaymentRequired)
             {
                 var problem = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
+                if (sends.Count > 1)
+                {
+                    // A retry handler inside this one sent the credential again: the server may have taken an earlier send (a
+                    // 5xx after settling, then "challenge already used"), so nothing more is paid for this call.
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
+                    Log.CredentialResent(services.Logger, challenge.Id, sends.Count, entry.Id);
+                    activity?.SetTag("mpp.outcome", nameof(PaymentOutcome.Unknown));
+                    await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
+                    answer.Dispose();
+                    throw new PaymentOutcomeUnknownException(
+                        $"The credential for challenge {challenge.Id} was sent {sends.Count} times by a retry handler inside the payment handler and the server answered the last with 402{(problem?.Code is { } code ? $" ({code})" : string.Empty)}. An earlier send may have been accepted: it is counted as spent and nothing more is paid for this call; see journal entry {entry.Id}.",
+                        entry.Id,
+                        challenge.Id,
+                        null);
+                }
 
                 // A refused credential may still be settled by whoever holds it (a signed transaction stays valid
                 // until it expires), so it stays counted; reconciliation can release it later.
-                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+                services.Metrics.Payment(chosenQuote, PaymentOutcome.Rejected, services.Time.GetElapsedTime(negotiationStarted));
                 Log.Rejected(services.Logger, challenge.Id, status, problem?.Type);
                 await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                 call.LastProblem = problem;
@@ -466,7 +578,7 @@ internal sealed class PaymentHandler : DelegatingHandler
 
             // Any other status after paying: the server may or may not have taken the payment.
             var failure = await ReadProblemAsync(answer, cancellationToken).ConfigureAwait(false);
-            services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+            services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(negotiationStarted));
             Log.UnexpectedStatusAfterPaying(services.Logger, status, challenge.Id);
             await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, failure, status) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
             call.LastOutcome = PaymentOutcome.Unknown;

@@ -39,6 +39,20 @@ internal sealed class JsonRpcPaymentData
             return Empty;
         }
 
+        try
+        {
+            return ReadObject(value);
+        }
+        catch (InvalidOperationException)
+        {
+            // A name or string that is not valid UTF-8/UTF-16 (the transports validate documents first; this is the backstop).
+            return new JsonRpcPaymentData([], new(StringComparer.Ordinal), ["The payment data holds text that is not valid UTF-8 or UTF-16."], null, null);
+        }
+    }
+
+    private static JsonRpcPaymentData ReadObject(JsonElement value)
+    {
+
         var challenges = new List<PaymentChallenge>();
         var raw = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var errors = new List<string>();
@@ -78,7 +92,14 @@ internal sealed class JsonRpcPaymentData
         if (value.TryGetProperty("failure", out var failure) && failure.ValueKind == JsonValueKind.Object &&
             failure.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String)
         {
-            reason = r.GetString();
+            try
+            {
+                reason = CanonicalJson.GetString(r);
+            }
+            catch (MppProtocolException ex)
+            {
+                errors.Add(ex.Message); // an escaped lone surrogate: no reason rather than a crash
+            }
         }
 
         return new JsonRpcPaymentData(challenges, raw, errors, problem, reason);
@@ -113,18 +134,15 @@ internal sealed class JsonRpcPaymentData
     /// <summary>Reads <c>_meta["org.paymentauth/receipt"]</c>, or <see langword="null"/> when it is absent or malformed.</summary>
     public static PaymentReceipt? ReadReceipt(JsonElement? meta)
     {
-        if (meta is not { ValueKind: JsonValueKind.Object } value || !value.TryGetProperty(JsonRpcPaymentCodes.ReceiptKey, out var receipt) || receipt.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
         try
         {
-            return PaymentReceipt.FromJson(receipt);
+            return meta is { ValueKind: JsonValueKind.Object } value && value.TryGetProperty(JsonRpcPaymentCodes.ReceiptKey, out var receipt) && receipt.ValueKind == JsonValueKind.Object
+                ? PaymentReceipt.FromJson(receipt)
+                : null;
         }
-        catch (MppProtocolException)
+        catch (Exception ex) when (ex is MppProtocolException or InvalidOperationException)
         {
-            return null;
+            return null; // InvalidOperationException: a member name that is not valid text
         }
     }
 }

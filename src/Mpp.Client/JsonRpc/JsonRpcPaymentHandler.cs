@@ -43,16 +43,32 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
             return Rebuild(response, firstBytes);
         }
 
+        // As for HTTP (PaymentCallScope): a retry or hedging handler outside this one never gets a call paid twice.
+        var scope = PaymentCallScope.For(request);
+        var attempt = new object();
+        if (!request.IsDryRun() && !scope.TryClaim(attempt) && await scope.WaitAndTryClaimAsync(attempt, cancellationToken).ConfigureAwait(false) != ClaimResult.Claimed)
+        {
+            return Retried(request, Rebuild(response, firstBytes), scope.Explain(), settings);
+        }
+
         var method = message["method"]!.GetValue<string>();
         var operation = new PaymentOperation(PaymentOperation.JsonRpc, method, arguments: message["params"] is { } p ? Element(p) : null);
         PaidOutcome<HttpResponseMessage> outcome;
         try
         {
-            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) => SendPaidAsync(request, message, credential, data, ct), cancellationToken, dryRun: request.IsDryRun()).ConfigureAwait(false);
+            outcome = await negotiator.PayAsync(clientName, endpoint, operation, first, (credential, data, ct) =>
+            {
+                scope.Sending(attempt, credential.Challenge.Id, Guid.Empty);
+                return SendPaidAsync(request, message, credential, data, ct);
+            }, cancellationToken, dryRun: request.IsDryRun()).ConfigureAwait(false);
         }
         catch (PaymentDeniedException) when (!settings.ThrowWhenUnpayable)
         {
             return Rebuild(response, firstBytes); // as for HTTP: an unpayable answer comes back untouched
+        }
+        finally
+        {
+            scope.Release(attempt);
         }
 
         if (outcome.Value is null)
@@ -69,6 +85,23 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         var final = Rebuild(paid, WithId(paidBytes, originalId));
         final.SetPaymentDetails(request, outcome.Details);
         return final;
+    }
+
+    /// <summary>The unpaid answer of an attempt that may not pay (another attempt of the call sent a credential), explained.</summary>
+    private HttpResponseMessage Retried(HttpRequestMessage request, HttpResponseMessage answer, string reason, MppPaymentOptions settings)
+    {
+        const string rule = "payment.retried";
+        var refusal = new PaymentRefusal(null, rule, reason);
+        negotiator.Services.Metrics.Denial(rule);
+        Log.ChallengeRefused(negotiator.Services.Logger, null, rule, reason);
+        if (settings.ThrowWhenUnpayable)
+        {
+            answer.Dispose();
+            throw new PaymentDeniedException(rule, $"The JSON-RPC call to {Log.Endpoint(request.RequestUri)} cannot be paid: {reason}", [refusal]);
+        }
+
+        answer.SetPaymentDetails(request, new PaymentDetails(null, null, null, null, null, 0, [refusal], null, false));
+        return answer;
     }
 
     private async Task<PaidAnswer<HttpResponseMessage>> SendPaidAsync(HttpRequestMessage original, JsonObject message, PaymentCredential credential, JsonRpcPaymentData data, CancellationToken cancellationToken)
@@ -150,16 +183,32 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
             return (null, null);
         }
 
+        var answer = ReadAnswer(bytes, credentialSent);
+        return (answer, bytes);
+    }
+
+    /// <summary>
+    /// Reads a JSON-RPC answer body in payment terms: a payment error (with its challenges, problem and failure) or an
+    /// accepted answer with the receipt from the root or <c>result._meta</c>. <see langword="null"/> when the body is not a
+    /// JSON object. Never throws for what a server sends (the fuzz targets hold it to that).
+    /// </summary>
+    internal static PaidAnswer<HttpResponseMessage>? ReadAnswer(byte[] bytes, bool credentialSent)
+    {
+        if (!JsonObjectValidator.IsValidObject(bytes))
+        {
+            return null;
+        }
+
         try
         {
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return (null, bytes);
+                return null;
             }
 
-            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.TryGetInt32(out var code))
+            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var code))
             {
                 var data = JsonRpcPaymentData.Read(error.TryGetProperty("data", out var d) ? d : null);
                 var kind = code switch
@@ -170,16 +219,16 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
                     JsonRpcPaymentCodes.InvalidParams or JsonRpcPaymentCodes.InternalError when credentialSent => PaidAnswerKind.Failed,
                     _ => PaidAnswerKind.Accepted, // some other error: the application's answer, not a payment matter
                 };
-                return (new PaidAnswer<HttpResponseMessage>(kind, null, null, data, code), bytes);
+                return new PaidAnswer<HttpResponseMessage>(kind, null, null, data, code);
             }
 
             var receipt = JsonRpcPaymentData.ReadReceipt(root.TryGetProperty("_meta", out var meta) ? meta : null)
                 ?? (root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object && result.TryGetProperty("_meta", out var resultMeta) ? JsonRpcPaymentData.ReadReceipt(resultMeta) : null);
-            return (PaidAnswer<HttpResponseMessage>.Accepted(null!, receipt), bytes);
+            return PaidAnswer<HttpResponseMessage>.Accepted(null!, receipt);
         }
         catch (JsonException)
         {
-            return (null, bytes);
+            return null;
         }
     }
 
@@ -189,27 +238,58 @@ internal sealed class JsonRpcPaymentHandler(string clientName, IOptionsMonitor<M
         {
             return JsonNode.Parse(body) as JsonObject;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
-            return null;
+            return null; // not a JSON-RPC request we can resend (a repeated member is an ArgumentException): passed through unpaid
         }
     }
 
-    private static byte[]? WithId(byte[] bytes, JsonNode originalId)
+    /// <summary>
+    /// The answer with the caller's own <c>id</c> put back (every <c>id</c> member of the root, should a server repeat
+    /// it); anything that is not a JSON object with an <c>id</c> comes back unchanged.
+    /// </summary>
+    internal static byte[] WithId(byte[] bytes, JsonNode originalId)
     {
+        if (!JsonObjectValidator.IsValidObject(bytes))
+        {
+            return bytes;
+        }
+
         try
         {
-            if (JsonNode.Parse(bytes) is JsonObject answer && answer.ContainsKey("id"))
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out _))
             {
-                answer["id"] = originalId.DeepClone();
-                return Encoding.UTF8.GetBytes(answer.ToJsonString());
+                return bytes;
             }
+
+            using var output = new MemoryStream(bytes.Length + 16);
+            using (var writer = new Utf8JsonWriter(output))
+            {
+                writer.WriteStartObject();
+                foreach (var member in root.EnumerateObject())
+                {
+                    if (member.NameEquals("id"u8))
+                    {
+                        writer.WritePropertyName("id"u8);
+                        originalId.WriteTo(writer);
+                    }
+                    else
+                    {
+                        member.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteEndObject();
+            }
+
+            return output.ToArray();
         }
         catch (JsonException)
         {
+            return bytes;
         }
-
-        return bytes;
     }
 
     /// <summary>The response with its (already read) body as buffered content, headers kept.</summary>

@@ -61,6 +61,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
         var endpointLog = new LoggedUri(endpoint);
         while (true)
         {
+            var started = services.Time.GetTimestamp();
             var data = answer.Data;
             Log.ChallengesReceived(services.Logger, endpointLog, data.Challenges.Count, data.Errors.Count);
             foreach (var error in data.Errors)
@@ -157,7 +158,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
             catch (Exception ex)
             {
                 // The credential may have reached the server: keep the money counted, never pay again on our own.
-                services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
                 await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, null, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                 Log.OutcomeUnknown(services.Logger, ex, challenge.Id, entry.Id);
                 throw new PaymentOutcomeUnknownException(
@@ -174,8 +175,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
                     // Over JSON-RPC and MCP the receipt must name the challenge it pays (protocol.md §7).
                     var receipt = PaymentSelection.Validate(services, next.Receipt, challenge, "the result has no _meta receipt", requireChallengeId: true);
                     var stored = PaymentSelection.ToStored(services, entry, chosenQuote, receipt);
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Settled);
-                    services.Metrics.Amount(chosenQuote.Reserved);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Settled, services.Time.GetElapsedTime(started));
                     services.Metrics.Rounds(call.Rounds);
                     Log.Settled(services.Logger, challenge.Id, 200, receipt?.Reference);
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Settled, receipt, null, 200) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, stored).ConfigureAwait(false);
@@ -186,7 +186,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
                 {
                     // Refused, but a signed credential may still be settled by whoever holds it: it stays counted.
                     var problem = next.Data.Problem;
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Rejected);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Rejected, services.Time.GetElapsedTime(started));
                     Log.Rejected(services.Logger, challenge.Id, 402, problem?.Type);
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Rejected, null, problem, 402) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     call.LastProblem = problem;
@@ -212,7 +212,7 @@ internal sealed class JsonRpcPaymentNegotiator(PaymentServices services, IOption
 
                 default:
                 {
-                    services.Metrics.Payment(challenge.Method, challenge.Intent, PaymentOutcome.Unknown);
+                    services.Metrics.Payment(chosenQuote, PaymentOutcome.Unknown, services.Time.GetElapsedTime(started));
                     Log.UnexpectedStatusAfterPaying(services.Logger, next.ErrorCode, challenge.Id);
                     await PaymentSelection.RecordOutcomeAsync(services, chosen.Method, new PaymentSettlement(chosenQuote, PaymentOutcome.Unknown, null, next.Data.Problem, null) { Reservation = handOver }, handOver is null ? reservation : null, entry.Id, null).ConfigureAwait(false);
                     call.LastOutcome = PaymentOutcome.Unknown;

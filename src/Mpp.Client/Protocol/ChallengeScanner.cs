@@ -169,6 +169,14 @@ internal ref struct ChallengeScanner
 
                 seen |= bit;
                 var value = GetValue(valueStart, valueEnd, escaped);
+                if (value is null)
+                {
+                    // The value is echoed in the credential's JSON, which cannot hold half a UTF-16 character.
+                    error = MppProtocolException.Parse($"The value of '{name}' at position {valueStart} holds a \\u escape that is not a whole UTF-16 character.", name.ToString(), valueStart);
+                    SkipToNextComma();
+                    return null;
+                }
+
                 switch (bit)
                 {
                     case ParamId: id = value; break;
@@ -274,7 +282,8 @@ internal ref struct ChallengeScanner
         };
     }
 
-    private string GetValue(int start, int end, bool escaped)
+    /// <summary>The value, unescaped; <see langword="null"/> when a <c>\uXXXX</c> escape leaves a lone surrogate.</summary>
+    private string? GetValue(int start, int end, bool escaped)
     {
         var raw = _s.AsSpan(start, end - start);
         if (!escaped)
@@ -305,7 +314,25 @@ internal ref struct ChallengeScanner
             }
         }
 
-        return builder.ToStringAndDispose();
+        var value = builder.ToStringAndDispose();
+        return HasLoneSurrogate(value) ? null : value;
+    }
+
+    private static bool HasLoneSurrogate(ReadOnlySpan<char> value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool TryHex4(ReadOnlySpan<char> s, int start, out char value)

@@ -8,9 +8,38 @@ namespace Mpp.Client.Protocol;
 /// name repeated inside any object. Duplicate members are refused because two parsers may disagree on
 /// which copy wins, and an amount must mean the same thing to the server and to us.
 /// </summary>
+/// <remarks>
+/// Linear in the input: an object's first <see cref="LinearScanMembers"/> names are compared one by one (no
+/// allocation, the common case); past that the object's names go into a hash set, so an object with thousands
+/// of members costs thousands of lookups, not millions of comparisons.
+/// </remarks>
 internal static class JsonObjectValidator
 {
     private const int MaxDepth = 64;
+    private const int LinearScanMembers = 16;
+
+    /// <summary>
+    /// Name comparisons and hash lookups done by validations on this thread, summed; the property tests read it
+    /// to check that the work grows linearly with the input. One write per validation.
+    /// </summary>
+    [ThreadStatic]
+    private static long t_work;
+
+    internal static long WorkDone => t_work;
+
+    /// <summary>Whether <paramref name="utf8"/> passes <see cref="ValidateObject"/>.</summary>
+    public static bool IsValidObject(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            ValidateObject(utf8, "json");
+            return true;
+        }
+        catch (MppProtocolException)
+        {
+            return false;
+        }
+    }
 
     public static void ValidateObject(ReadOnlySpan<byte> utf8, string parameter)
     {
@@ -26,6 +55,8 @@ internal static class JsonObjectValidator
         var names = utf8.Length <= 1024 ? stackalloc byte[1024] : (rentedNames = ArrayPool<byte>.Shared.Rent(utf8.Length));
         var ranges = (Span<int>)stackalloc int[128];
         Span<int> frames = stackalloc int[(MaxDepth + 2) * 2];
+        HashSet<string>?[]? sets = null; // per depth, once an object there has many members
+        long work = 0;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -48,6 +79,7 @@ internal static class JsonObjectValidator
                         top++;
                         frames[top * 2] = rangeCount;
                         frames[(top * 2) + 1] = namesUsed;
+                        sets?[top]?.Clear();
                         break;
                     case JsonTokenType.StartArray:
                         top++;
@@ -60,6 +92,8 @@ internal static class JsonObjectValidator
                             rangeCount = frames[top * 2];
                         }
 
+                        sets?[top]?.Clear();
+
                         namesUsed = frames[(top * 2) + 1];
                         top--;
                         break;
@@ -70,13 +104,41 @@ internal static class JsonObjectValidator
                     case JsonTokenType.PropertyName:
                         var length = reader.CopyString(names.Slice(namesUsed));
                         var name = names.Slice(namesUsed, length);
-                        for (var r = frames[top * 2]; r < rangeCount; r++)
+                        var first = frames[top * 2];
+                        var set = sets?[top];
+                        if (set is { Count: > 0 })
                         {
-                            if (name.SequenceEqual(names.Slice(ranges[r * 2], ranges[(r * 2) + 1])))
+                            work++;
+                            if (!set.Add(System.Text.Encoding.UTF8.GetString(name)))
                             {
-                                throw MppProtocolException.Parse(
-                                    $"The '{parameter}' JSON repeats the member name '{System.Text.Encoding.UTF8.GetString(name)}'.",
-                                    parameter);
+                                throw Repeated(parameter, name);
+                            }
+                        }
+                        else if (rangeCount - first < LinearScanMembers)
+                        {
+                            work += rangeCount - first;
+                            for (var r = first; r < rangeCount; r++)
+                            {
+                                if (name.SequenceEqual(names.Slice(ranges[r * 2], ranges[(r * 2) + 1])))
+                                {
+                                    throw Repeated(parameter, name);
+                                }
+                            }
+                        }
+                        else
+                        {
+                            // Many members: every name of this object so far (all distinct) goes into a set, then this one.
+                            sets ??= new HashSet<string>?[MaxDepth + 2];
+                            set = sets[top] ??= new HashSet<string>(StringComparer.Ordinal);
+                            for (var r = first; r < rangeCount; r++)
+                            {
+                                set.Add(System.Text.Encoding.UTF8.GetString(names.Slice(ranges[r * 2], ranges[(r * 2) + 1])));
+                            }
+
+                            work += (rangeCount - first) + 1;
+                            if (!set.Add(System.Text.Encoding.UTF8.GetString(name)))
+                            {
+                                throw Repeated(parameter, name);
                             }
                         }
 
@@ -116,6 +178,7 @@ internal static class JsonObjectValidator
         }
         finally
         {
+            t_work += work;
             if (rentedNames is not null)
             {
                 ArrayPool<byte>.Shared.Return(rentedNames);
@@ -127,4 +190,7 @@ internal static class JsonObjectValidator
             }
         }
     }
+
+    private static MppProtocolException Repeated(string parameter, ReadOnlySpan<byte> name)
+        => MppProtocolException.Parse($"The '{parameter}' JSON repeats the member name '{System.Text.Encoding.UTF8.GetString(name)}'.", parameter);
 }

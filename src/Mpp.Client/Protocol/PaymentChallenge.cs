@@ -120,9 +120,9 @@ public sealed class PaymentChallenge
     public static PaymentChallenge Parse(string headerValue)
     {
         ArgumentNullException.ThrowIfNull(headerValue);
-        if (headerValue.Length > ChallengeLimits.MaxHeaderValueLength)
+        if (headerValue.Length > ChallengeLimits.MaxChallengeHeaderLength)
         {
-            throw MppProtocolException.Parse($"The WWW-Authenticate value is longer than {ChallengeLimits.MaxHeaderValueLength} characters.");
+            throw MppProtocolException.Parse($"The WWW-Authenticate value is longer than {ChallengeLimits.MaxChallengeHeaderLength} characters.");
         }
 
         var scanner = new ChallengeScanner(headerValue);
@@ -141,7 +141,7 @@ public sealed class PaymentChallenge
     public static bool TryParse([NotNullWhen(true)] string? headerValue, [NotNullWhen(true)] out PaymentChallenge? challenge)
     {
         challenge = null;
-        if (headerValue is null || headerValue.Length > ChallengeLimits.MaxHeaderValueLength)
+        if (headerValue is null || headerValue.Length > ChallengeLimits.MaxChallengeHeaderLength)
         {
             return false;
         }
@@ -153,37 +153,60 @@ public sealed class PaymentChallenge
     /// <summary>
     /// Reads every Payment challenge from every <c>WWW-Authenticate</c> field value: several challenges may
     /// share one comma-joined value, and other schemes are skipped. Malformed Payment challenges do not
-    /// stop the others; they are reported in <see cref="PaymentChallengeParseResult.Errors"/>.
+    /// stop the others; they are reported in <see cref="PaymentChallengeParseResult.Errors"/>. The work is
+    /// bounded by size, not count: values longer than <see cref="ChallengeLimits.MaxChallengeHeaderLength"/>
+    /// together are not read at all (<see cref="PaymentChallengeParseResult.ExceedsSizeLimit"/>); within it,
+    /// every challenge is read in one linear pass.
     /// </summary>
     /// <param name="headerValues">The raw field values, in the order received.</param>
     /// <returns>The valid challenges and the errors, each in order.</returns>
     public static PaymentChallengeParseResult ParseAll(IEnumerable<string> headerValues)
     {
         ArgumentNullException.ThrowIfNull(headerValues);
+
+        // The values are measured before any is read, so a lazy sequence is read once into a list.
+        return headerValues is IReadOnlyCollection<string> collection ? ParseAllCore(collection) : ParseAllCore(headerValues.ToList());
+    }
+
+    /// <summary>Reads every Payment challenge from a response's raw <c>WWW-Authenticate</c> values (no re-formatting by <see cref="HttpClient"/>).</summary>
+    /// <param name="headers">The response headers.</param>
+    /// <returns>The valid challenges and the errors.</returns>
+    public static PaymentChallengeParseResult ParseAll(HttpResponseHeaders headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        return headers.NonValidated.TryGetValues(MppHeaderNames.WwwAuthenticate, out var values)
+            ? ParseAllCore(values)
+            : new PaymentChallengeParseResult([], []);
+    }
+
+    private static PaymentChallengeParseResult ParseAllCore<TValues>(TValues values)
+        where TValues : IEnumerable<string>
+    {
+        long total = 0;
+        foreach (var value in values)
+        {
+            total += value?.Length ?? 0;
+        }
+
+        if (total > ChallengeLimits.MaxChallengeHeaderLength)
+        {
+            var tooLarge = MppProtocolException.Parse(
+                $"The WWW-Authenticate values hold {total} characters together, more than the {ChallengeLimits.MaxChallengeHeaderLength} read for one response; none was read.");
+            return new PaymentChallengeParseResult([], [tooLarge], exceedsSizeLimit: true);
+        }
+
         var challenges = new List<PaymentChallenge>();
         List<MppProtocolException>? errors = null;
-        foreach (var value in headerValues)
+        foreach (var value in values)
         {
             if (value is null)
             {
                 continue;
             }
 
-            if (value.Length > ChallengeLimits.MaxHeaderValueLength)
-            {
-                (errors ??= []).Add(MppProtocolException.Parse($"A WWW-Authenticate value is longer than {ChallengeLimits.MaxHeaderValueLength} characters; it was not read."));
-                continue;
-            }
-
             var scanner = new ChallengeScanner(value);
             while (scanner.MoveNext(out var challenge, out var error))
             {
-                if (challenges.Count + (errors?.Count ?? 0) >= ChallengeLimits.MaxChallenges)
-                {
-                    (errors ??= []).Add(MppProtocolException.Parse($"More than {ChallengeLimits.MaxChallenges} Payment challenges; the rest were not read."));
-                    return new PaymentChallengeParseResult(challenges, errors);
-                }
-
                 if (challenge is not null)
                 {
                     challenges.Add(challenge);
@@ -196,17 +219,6 @@ public sealed class PaymentChallenge
         }
 
         return new PaymentChallengeParseResult(challenges, errors ?? (IReadOnlyList<MppProtocolException>)[]);
-    }
-
-    /// <summary>Reads every Payment challenge from a response's raw <c>WWW-Authenticate</c> values (no re-formatting by <see cref="HttpClient"/>).</summary>
-    /// <param name="headers">The response headers.</param>
-    /// <returns>The valid challenges and the errors.</returns>
-    public static PaymentChallengeParseResult ParseAll(HttpResponseHeaders headers)
-    {
-        ArgumentNullException.ThrowIfNull(headers);
-        return headers.NonValidated.TryGetValues(MppHeaderNames.WwwAuthenticate, out var values)
-            ? ParseAll(values)
-            : new PaymentChallengeParseResult([], []);
     }
 
     /// <summary>
@@ -282,6 +294,19 @@ public sealed class PaymentChallenge
     /// <returns>The challenge.</returns>
     /// <exception cref="MppProtocolException">A required member is missing or a value is invalid.</exception>
     public static PaymentChallenge FromJson(JsonElement json)
+    {
+        try
+        {
+            return FromJsonCore(json);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to read names or strings holding invalid UTF-8 or an escaped lone surrogate.
+            throw MppProtocolException.Parse("The challenge holds a name or string that is not valid UTF-8 or UTF-16.", "challenge");
+        }
+    }
+
+    private static PaymentChallenge FromJsonCore(JsonElement json)
     {
         if (json.ValueKind != JsonValueKind.Object)
         {

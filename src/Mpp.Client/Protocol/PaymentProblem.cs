@@ -100,6 +100,19 @@ public sealed class PaymentProblem
     /// <exception cref="MppProtocolException">The value is not an object.</exception>
     public static PaymentProblem FromJson(JsonElement json)
     {
+        try
+        {
+            return FromJsonCore(json);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to read names or strings holding invalid UTF-8 or an escaped lone surrogate.
+            throw MppProtocolException.Parse("The problem document holds a name or string that is not valid UTF-8 or UTF-16.", "problem");
+        }
+    }
+
+    private static PaymentProblem FromJsonCore(JsonElement json)
+    {
         if (json.ValueKind != JsonValueKind.Object)
         {
             throw MppProtocolException.Parse("The problem document must be a JSON object.", "problem");

@@ -109,6 +109,19 @@ public sealed class PaymentReceipt
     /// <exception cref="MppProtocolException">A required member is missing or invalid.</exception>
     public static PaymentReceipt FromJson(JsonElement json)
     {
+        try
+        {
+            return FromJsonCore(json);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to read names or strings holding invalid UTF-8 or an escaped lone surrogate.
+            throw MppProtocolException.Parse("The receipt holds a name or string that is not valid UTF-8 or UTF-16.", "receipt");
+        }
+    }
+
+    private static PaymentReceipt FromJsonCore(JsonElement json)
+    {
         if (json.ValueKind != JsonValueKind.Object)
         {
             throw MppProtocolException.Parse("The receipt must be a JSON object.", "receipt");

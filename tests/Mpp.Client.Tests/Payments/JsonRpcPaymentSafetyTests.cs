@@ -20,7 +20,7 @@ public sealed class JsonRpcPaymentSafetyTests
 
     private sealed class Rpc : IDisposable
     {
-        public Rpc(FakeRpc server, IPaymentMethod? method = null, IReceiptStore? receipts = null, IPaymentJournal? journal = null, bool withPrimary = true)
+        public Rpc(FakeRpc server, IPaymentMethod? method = null, IReceiptStore? receipts = null, IPaymentJournal? journal = null, bool withPrimary = true, Action<IHttpClientBuilder>? beforePayments = null)
         {
             var services = new ServiceCollection();
             services.AddLogging(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
@@ -35,7 +35,9 @@ public sealed class JsonRpcPaymentSafetyTests
             }
 
             services.AddMpp().AddMethod(method ?? Method);
-            var client = services.AddHttpClient("rpc").AddMppJsonRpcPayments(o =>
+            var named = services.AddHttpClient("rpc");
+            beforePayments?.Invoke(named);
+            var client = named.AddMppJsonRpcPayments(o =>
             {
                 o.AllowInsecureLoopback = true;
                 o.Budget.Limit(TestChargeMethod.Coin, perRequest: 5m, total: 100m);
@@ -105,6 +107,31 @@ public sealed class JsonRpcPaymentSafetyTests
     }
 
     private static bool HasCredential(JsonObject message) => message["_meta"]?[JsonRpcPaymentCodes.CredentialKey] is not null;
+
+    [Test]
+    public async Task A_retry_handler_outside_the_json_rpc_payment_handler_never_gets_a_call_paid_twice()
+    {
+        // The paid call meets a 503 (whether the server took it is unknown: JsonRpcPaymentException); a retry handler that
+        // retries whatever fails sends the unpaid call again.
+        var paidOnce = 0;
+        var server = new FakeRpc
+        {
+            Answer = m => HasCredential(m) ? Paid(m) : PaymentRequired(Challenge()),
+            Status = m => HasCredential(m) && Interlocked.Increment(ref paidOnce) == 1 ? HttpStatusCode.ServiceUnavailable : HttpStatusCode.OK,
+        };
+        using var rpc = new Rpc(server, beforePayments: b => b.AddHttpMessageHandler(() => new RetryOnAnyFailureHandler()));
+
+        using var response = await rpc.PostAsync();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(rpc.Method.Signatures, Is.EqualTo(1), "signed once");
+            Assert.That(server.Messages.Count(HasCredential), Is.EqualTo(1), "one credential sent");
+            Assert.That(server.Messages.Count(m => !HasCredential(m)), Is.EqualTo(2), "the outer handler did retry the call");
+            Assert.That(response.GetPaymentDetails()!.Refusals.Single().Rule, Is.EqualTo("payment.retried"));
+            Assert.That((await rpc.SpentAsync()).Total, Is.EqualTo(new System.Numerics.BigInteger(40)), "the unknown credential stays counted, once");
+        });
+    }
 
     [Test]
     public async Task A_per_request_dry_run_signs_nothing_and_returns_the_unpaid_answer_with_what_would_be_paid()
@@ -354,12 +381,30 @@ public sealed class JsonRpcPaymentSafetyTests
         return app;
     }
 
+    /// <summary>A careless retry handler: it resends the same request on any exception.</summary>
+    private sealed class RetryOnAnyFailureHandler : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            catch (Exception)
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>A JSON-RPC server in memory: <see cref="Answer"/> maps each request to its answer (the id is set here).</summary>
     internal sealed class FakeRpc : HttpMessageHandler
     {
         public List<JsonObject> Messages { get; } = [];
 
         public Func<JsonObject, JsonObject> Answer { get; set; } = _ => new JsonObject();
+
+        public Func<JsonObject, HttpStatusCode> Status { get; set; } = _ => HttpStatusCode.OK;
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -368,7 +413,10 @@ public sealed class JsonRpcPaymentSafetyTests
             var answer = Answer(message);
             answer["jsonrpc"] = "2.0";
             answer["id"] = message["id"]!.DeepClone();
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(answer.ToJsonString(), Encoding.UTF8, "application/json") };
+            var status = Status(message);
+            return status == HttpStatusCode.OK
+                ? new HttpResponseMessage(status) { Content = new StringContent(answer.ToJsonString(), Encoding.UTF8, "application/json") }
+                : new HttpResponseMessage(status);
         }
     }
 

@@ -50,6 +50,9 @@ internal sealed record MiniRoute(string Method = "test", string Amount = "100", 
     public string? ExternalId { get; init; }
 
     public IReadOnlyList<string>? ExtraChallenges { get; init; }
+
+    /// <summary>WWW-Authenticate values sent before the payable challenge.</summary>
+    public IReadOnlyList<string>? LeadingChallenges { get; init; }
 }
 
 /// <summary>What the server saw of one request.</summary>
@@ -244,6 +247,11 @@ internal sealed class MiniMppServer : IAsyncDisposable
         var challenge = Challenge(route, path);
         context.Response.StatusCode = 402;
         context.Response.Headers.CacheControl = "no-store";
+        foreach (var leading in route.LeadingChallenges ?? [])
+        {
+            context.Response.Headers.Append(MppHeaderNames.WwwAuthenticate, leading);
+        }
+
         context.Response.Headers.Append(MppHeaderNames.WwwAuthenticate, challenge.ToHeaderValue());
         foreach (var extra in route.ExtraChallenges ?? [])
         {

@@ -224,6 +224,53 @@ public sealed class PaymentIntegrationTests
         }
     }
 
+    [Test]
+    public async Task A_402_with_8_kb_of_unknown_method_challenges_before_a_payable_one_is_paid_exactly_once()
+    {
+        // Unknown methods in one comma-joined value and in values of their own, ahead of the payable challenge.
+        var unknown = Enumerable.Range(0, 100).Select(UnknownChallenge).ToList();
+        var leading = Enumerable.Range(0, 10).Select(i => string.Join(", ", unknown.Skip(i * 8).Take(8))).Concat(unknown.Skip(80)).ToList();
+        Assert.That(leading.Sum(v => v.Length), Is.GreaterThan(8 * 1024).And.LessThan(ChallengeLimits.MaxChallengeHeaderLength - 1024));
+        _server.Routes["/paid"] = new MiniRoute { LeadingChallenges = leading };
+        using var harness = PaymentHarness.Create();
+
+        using var response = await harness.Client.GetAsync(_server.Url("/paid"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        var details = response.GetPaymentDetails()!;
+        Assert.That(details.Outcome, Is.EqualTo(PaymentOutcome.Settled));
+        Assert.That(details.Receipt!.Reference, Does.StartWith("test-"));
+        Assert.That(details.Refusals.Count(r => r.Rule == "method.unsupported"), Is.EqualTo(100), "every unknown challenge was read and explained");
+        Assert.That((harness.Method.Signatures, _server.CredentialsReceived, _server.Settled), Is.EqualTo((1, 1, 1)), "one signature, one credential, one settlement");
+        Assert.That((await harness.SpentAsync()).Committed, Is.EqualTo(new System.Numerics.BigInteger(100)));
+        var stored = await harness.Receipts.GetAllAsync(CancellationToken.None);
+        Assert.That(stored.Single().Reference, Is.EqualTo(details.Receipt.Reference));
+    }
+
+    [Test]
+    public async Task A_402_whose_challenge_headers_pass_the_size_limit_is_refused_with_a_reason_and_nothing_is_paid()
+    {
+        var leading = Enumerable.Range(0, 200).Select(UnknownChallenge).ToList();
+        Assert.That(leading.Sum(v => v.Length), Is.GreaterThan(ChallengeLimits.MaxChallengeHeaderLength).And.LessThan(60 * 1024), "under HttpClient's own 64 KB header limit");
+        _server.Routes["/paid"] = new MiniRoute { LeadingChallenges = leading };
+        using var harness = PaymentHarness.Create();
+        using var throwing = PaymentHarness.Create(o => o.ThrowWhenUnpayable = true);
+
+        using var response = await harness.Client.GetAsync(_server.Url("/paid"));
+        var denied = Assert.ThrowsAsync<PaymentDeniedException>(() => throwing.Client.GetAsync(_server.Url("/paid")));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.PaymentRequired));
+        var refusal = response.GetPaymentDetails()!.Refusals.Single();
+        Assert.That(refusal.Rule, Is.EqualTo("challenge.too-large"));
+        Assert.That(refusal.Reason, Does.Contain("more than the 32768"));
+        Assert.That(denied!.Rule, Is.EqualTo("challenge.too-large"));
+        Assert.That((harness.Method.Signatures + throwing.Method.Signatures, _server.CredentialsReceived, _server.Settled), Is.EqualTo((0, 0, 0)));
+        Assert.That((await harness.SpentAsync()).Total.IsZero, Is.True);
+    }
+
+    private static string UnknownChallenge(int i)
+        => $"Payment id=\"unknown-{i:D4}\", realm=\"api.example.com\", method=\"lightning\", intent=\"charge\", request=\"eyJhbW91bnQiOiIxMDAwIiwiY3VycmVuY3kiOiJzYXQiLCJpbnZvaWNlIjoibG5iYzEwdTFwM3BqMjU3cHA1In0\", expires=\"2099-01-01T00:00:00Z\"";
+
     private static IEnumerable<string> SptTokens(MiniMppServer server)
         => server.Seen.Select(s => s.Authorization).OfType<string>()
             .Select(a => PaymentCredential.TryParse(a, out var c) && c.Payload.TryGetProperty("spt", out var spt) ? spt.GetString() : null)

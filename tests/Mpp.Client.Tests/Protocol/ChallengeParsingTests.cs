@@ -284,14 +284,16 @@ public sealed class ChallengeParsingTests
     }
 
     [Test]
-    public void A_header_value_over_the_limit_is_rejected_whole_by_both_entry_points()
+    public void Header_values_over_the_size_limit_together_are_refused_whole_by_both_entry_points()
     {
-        var value = Minimal + ", x=\"" + new string('A', ChallengeLimits.MaxHeaderValueLength) + "\"";
+        var half = Minimal + ", x=\"" + new string('A', (ChallengeLimits.MaxChallengeHeaderLength / 2) - Minimal.Length) + "\"";
 
-        Assert.Throws<MppProtocolException>(() => PaymentChallenge.Parse(value));
-        var result = PaymentChallenge.ParseAll([value, Minimal]);
-        Assert.That(result.Challenges, Has.Count.EqualTo(1));
-        Assert.That(result.Errors.Single().Message, Does.Contain("longer than"));
+        Assert.Throws<MppProtocolException>(() => PaymentChallenge.Parse(half + half));
+        Assert.That(PaymentChallenge.ParseAll([half]).Challenges, Has.Count.EqualTo(1), "one value within the limit is read");
+        var result = PaymentChallenge.ParseAll([half, half, Minimal]);
+        Assert.That(result.ExceedsSizeLimit, Is.True);
+        Assert.That(result.Challenges, Is.Empty, "over the limit nothing is read, not even the payable challenge");
+        Assert.That(result.Errors.Single().Message, Does.Contain("more than the 32768"));
     }
 
     [Test]
@@ -316,14 +318,17 @@ public sealed class ChallengeParsingTests
     }
 
     [Test]
-    public void Parse_all_stops_reading_after_the_maximum_number_of_challenges()
+    public void Parse_all_reads_every_challenge_within_the_size_limit_however_many_there_are()
     {
-        var values = Enumerable.Repeat(Minimal, ChallengeLimits.MaxChallenges + 5);
+        var unknown = Minimal.Replace("tempo", "unknownmethod", StringComparison.Ordinal);
+        var values = Enumerable.Range(0, 200).Select(i => unknown.Replace("ch_1", $"u{i}", StringComparison.Ordinal)).Append(Minimal).ToList();
+        Assert.That(values.Sum(v => v.Length), Is.LessThan(ChallengeLimits.MaxChallengeHeaderLength));
 
         var result = PaymentChallenge.ParseAll(values);
 
-        Assert.That(result.Challenges, Has.Count.EqualTo(ChallengeLimits.MaxChallenges));
-        Assert.That(result.Errors.Single().Message, Does.Contain("the rest were not read"));
+        Assert.That(result.Challenges, Has.Count.EqualTo(201));
+        Assert.That(result.Challenges[^1].Id, Is.EqualTo("ch_1"), "the last one is read too");
+        Assert.That(result.Errors, Is.Empty);
     }
 
     [Test]

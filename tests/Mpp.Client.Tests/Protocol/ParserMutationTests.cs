@@ -56,7 +56,7 @@ public sealed class ParserMutationTests
             }
 
             var all = PaymentChallenge.ParseAll([input, input]);
-            Assert.That(all.Challenges.Count + all.Errors.Count, Is.LessThanOrEqualTo(ChallengeLimits.MaxChallenges + 1));
+            Assert.That(all.Challenges.Count + all.Errors.Count, Is.LessThanOrEqualTo(input.Length + 1), "at most one challenge or error per character");
             return parsed;
         });
 
