@@ -147,6 +147,35 @@ public sealed class MultiProcessTests
 
         Assert.That(sessionVouchers, Is.GreaterThan(Trials), "the trials paid on the channel");
         Assert.That(server.Ledger.Payments, Is.Not.Empty, "the trials paid charges");
+
+        // The row of docs/reliability.md's fault table: what left the wallet on the kit's chain (gas is free there) against
+        // what the ledger counts (committed, unknown, and the reservations a channel's deposit holds).
+        BigInteger counted = 0;
+        int lostReservations;
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT amount FROM ledger_entries WHERE state <> 3";
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    counted += reader.GetInt64(0);
+                }
+            }
+
+            command.CommandText = "SELECT count(*) FROM ledger_entries WHERE state = 0 AND id NOT IN (SELECT json_extract(r.value, '$.id') FROM channels, json_each(channels.record, '$.reservations') AS r)";
+            lostReservations = Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        var spent = new BigInteger(20_000_000) - server.Ledger.BalanceOf(wallet.Address);
+        var overspend = BigInteger.Max(BigInteger.Zero, spent - counted);
+        var charges = server.Ledger.Payments.Count;
+        Assert.That(overspend, Is.EqualTo(BigInteger.Zero), $"the wallet paid {spent}, the ledger counts {counted}");
+        TestContext.Progress.WriteLine(
+            $"chaos | kill -9 of a paying process at a random point, SQLite store (charges, then session vouchers on one channel) | {Trials} | " +
+            $"{charges} charges + {sessionVouchers} vouchers | {charges} + {sessionVouchers} | 0 | {overspend} | {lostReservations} |");
     }
 
     private static async Task AssertNothingLostAsync(MppTestServer server, string path, string trial)
