@@ -7,6 +7,13 @@ namespace Mpp.Client.Tempo;
 /// <summary>A 20-byte EVM address. Compares by value; prints in EIP-55 mixed case.</summary>
 public readonly struct EvmAddress : IEquatable<EvmAddress>
 {
+    /// <summary>
+    /// The checksummed form of an address instance's text, computed once: a payer's or channel's address is printed on
+    /// every voucher (the credential's <c>source</c>), and EIP-55 hashes the address each time. Keyed by the string
+    /// instance, so entries go when the addresses holding them do.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> Checksummed = new();
+
     private readonly string? _lower;
 
     private EvmAddress(string lower) => _lower = lower;
@@ -63,7 +70,7 @@ public readonly struct EvmAddress : IEquatable<EvmAddress>
 
     /// <summary>The EIP-55 mixed-case form.</summary>
     /// <returns>The checksummed address.</returns>
-    public override string ToString() => Checksum(Lower);
+    public override string ToString() => _lower is null ? Checksum(Lower) : CachedChecksum(_lower);
 
     /// <inheritdoc />
     public bool Equals(EvmAddress other) => Lower == other.Lower;
@@ -88,4 +95,6 @@ public readonly struct EvmAddress : IEquatable<EvmAddress>
 
     /// <summary>EIP-55 mixed case, by Nethereum.Util.</summary>
     private static string Checksum(string lower) => AddressUtil.Current.ConvertToChecksumAddress(lower);
+
+    private static string CachedChecksum(string lower) => Checksummed.GetValue(lower, Checksum);
 }
