@@ -43,13 +43,13 @@ internal abstract class Secp256k1Engine
     /// <summary>The address of a 64-byte public key: the last 20 bytes of its keccak.</summary>
     public static EvmAddress AddressOf(ReadOnlySpan<byte> xy) => EvmAddress.FromBytes(Keccak.Hash(xy).AsSpan(12));
 
-    /// <summary>Loads the native back end if it is allowed, loads and signs a known vector exactly like the managed one.</summary>
+    /// <summary>Loads the native back end and checks it against a known answer.</summary>
     internal static Secp256k1Engine? TryLoadNative()
     {
         try
         {
             var native = new NativeSecp256k1();
-            return native.AgreesWith(Managed) ? native : null;
+            return native.PassesKnownAnswer() ? native : null;
         }
         catch (Exception ex) when (ex is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or PlatformNotSupportedException or InvalidOperationException or TypeInitializationException)
         {
@@ -105,20 +105,25 @@ internal abstract class Secp256k1Engine
                 && Serialize(internalForm, xy);
         }
 
-        public bool AgreesWith(Secp256k1Engine other)
+        /// <summary>
+        /// A known answer: a wrong or mis-built native library is never used. The expected signature is NBitcoin.Secp256k1's
+        /// (RFC 6979, low s) for anvil's dev key #0 and keccak("MppClient secp256k1 self-check"), kept as constants so that the
+        /// check does not build the managed port's tables at start-up (about 40 ms of a command-line call); the differential
+        /// test compares the two back ends on 10,000 random keys and hashes.
+        /// </summary>
+        public bool PassesKnownAnswer()
         {
-            // A known answer against the managed port: a wrong or mis-built native library is never used.
             ReadOnlySpan<byte> key = [0xac, 0x09, 0x74, 0xbe, 0xc3, 0x9a, 0x17, 0xe3, 0x6b, 0xa4, 0xa6, 0xb4, 0xd2, 0x38, 0xff, 0x94, 0x4b, 0xac, 0xb4, 0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2, 0xff, 0x80];
             var hash = Keccak.Hash("MppClient secp256k1 self-check");
+            var expected = Convert.FromHexString("c69b45edc371e893a1854405f01b40869a4673c61cb6147dd90e30c75802bf9d1a4c7982c6308cad1bc92853daf96e133c2bc8d6a27cc23aaea4e1945726b0f1");
             Span<byte> mine = stackalloc byte[64];
-            Span<byte> theirs = stackalloc byte[64];
             Span<byte> recovered = stackalloc byte[64];
-            Span<byte> expected = stackalloc byte[64];
+            Span<byte> derived = stackalloc byte[64];
             return TrySign(hash, key, mine, out var myId)
-                && other.TrySign(hash, key, theirs, out var theirId)
-                && myId == theirId && mine.SequenceEqual(theirs)
+                && myId == 0 && mine.SequenceEqual(expected)
                 && TryRecover(hash, mine, myId, recovered)
-                && other.TryPublicKey(key, expected) && recovered.SequenceEqual(expected);
+                && TryPublicKey(key, derived) && recovered.SequenceEqual(derived)
+                && AddressOf(recovered).Lower == "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
         }
 
         private bool Serialize(ReadOnlySpan<byte> internalForm, Span<byte> xy)
