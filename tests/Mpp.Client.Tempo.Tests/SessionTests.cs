@@ -162,6 +162,13 @@ public sealed partial class SessionTests
         Assert.That(voucherQuote.IsPrefunded, Is.True, "a voucher draws on the locked deposit");
         AssertSameCredential(voucherCredential.ToHeaderValue(), voucher);
 
+        // The voucher payload is written in canonical form directly (the hot path): the whole credential must still be JCS.
+        var decoded = Base64UrlDecode(voucherCredential.ToHeaderValue()["Payment ".Length..]);
+        using (var parsed = JsonDocument.Parse(decoded))
+        {
+            Assert.That(CanonicalJson.SerializeToUtf8Bytes(parsed.RootElement), Is.EqualTo(decoded), "the voucher credential is canonical JSON");
+        }
+
         await PayAsync(manager, challenge, context, _ => SessionReceipt(channelId, 3000));
         var closed = await manager.CloseAsync(channelId);
 

@@ -739,15 +739,7 @@ public sealed partial class TempoSessionManager : IDisposable, IAsyncDisposable
         }
 
         var signature = await SignPersistedAsync(slot, next, cancellationToken).ConfigureAwait(false);
-        var payload = new JsonObject
-        {
-            ["action"] = "voucher",
-            ["channelId"] = slot.Channel.ChannelId,
-            ["descriptor"] = slot.DescriptorJson(),
-            ["cumulativeAmount"] = Text(next),
-            ["signature"] = signature,
-        };
-        return new PaymentCredential(challenge, JsonSerializer.SerializeToElement(payload), Source(request.ChainId));
+        return PaymentCredential.FromCanonicalPayload(challenge, slot.CanonicalVoucherPayload(Text(next), signature), Source(request.ChainId));
     }
 
     /// <summary>Persists <paramref name="cumulative"/> as the channel's highest amount, then signs it (in that order: design.md §4.4).</summary>
@@ -1582,6 +1574,7 @@ internal sealed record CachedChallenge(RouteKey Route, PaymentChallenge Challeng
 internal sealed class ChannelSlot(ChannelKey key, ChannelDescriptor descriptor, byte[] channelIdBytes, Voucher voucherDomain, SessionChannel channel)
 {
     private JsonObject? _descriptorJson;
+    private byte[]? _canonicalDescriptor;
 
     /// <summary>Marks a stored channel that another process holds.</summary>
     public static readonly ChannelSlot Elsewhere = new(default, null!, [], null!, null!);
@@ -1605,6 +1598,26 @@ internal sealed class ChannelSlot(ChannelKey key, ChannelDescriptor descriptor, 
     public volatile bool Evicted;
 
     public JsonObject DescriptorJson() => (JsonObject)(_descriptorJson ??= Descriptor.ToJson()).DeepClone();
+
+    /// <summary>
+    /// The canonical JSON of a voucher credential's payload, written directly (members in JCS order: action, channelId,
+    /// cumulativeAmount, descriptor, signature), equal byte for byte to canonicalizing the payload object.
+    /// </summary>
+    public byte[] CanonicalVoucherPayload(string cumulativeAmount, string signature)
+    {
+        var descriptor = _canonicalDescriptor ??= CanonicalJson.SerializeToUtf8Bytes(JsonSerializer.SerializeToElement(DescriptorJson()));
+        using var output = new PooledBufferWriter(512);
+        output.Write("{\"action\":\"voucher\",\"channelId\":"u8);
+        CanonicalJson.WriteString(output, Channel.ChannelId);
+        output.Write(",\"cumulativeAmount\":"u8);
+        CanonicalJson.WriteString(output, cumulativeAmount);
+        output.Write(",\"descriptor\":"u8);
+        output.Write(descriptor);
+        output.Write(",\"signature\":"u8);
+        CanonicalJson.WriteString(output, signature);
+        output.Write((byte)'}');
+        return output.WrittenSpan.ToArray();
+    }
 }
 
 /// <summary>What the session method keeps with a quote: the channel and the gates the call holds.</summary>

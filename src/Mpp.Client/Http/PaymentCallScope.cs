@@ -20,6 +20,9 @@ internal sealed class PaymentCallScope
     private string? _challengeId;
     private Guid _journalEntryId;
 
+    /// <summary>The request's scope when one was made (by <see cref="For"/>), else <see langword="null"/>: nothing is allocated.</summary>
+    public static PaymentCallScope? Find(HttpRequestMessage request) => request.Options.TryGetValue(Key, out var scope) ? scope : null;
+
     /// <summary>The call's scope, attached to <paramref name="request"/> on first use.</summary>
     public static PaymentCallScope For(HttpRequestMessage request)
     {

@@ -130,7 +130,7 @@ internal sealed class PaymentHandler : DelegatingHandler
         }
         finally
         {
-            PaymentCallScope.For(request).Release(attempt); // lets waiting copies go on; a no-op for a call this attempt does not own
+            PaymentCallScope.Find(request)?.Release(attempt); // lets waiting copies go on; a no-op for a call this attempt does not own (or never claimed)
         }
     }
 

@@ -357,7 +357,21 @@ internal static class PaymentSelection
     }
 
     /// <summary>The journal's digest of a credential (never the credential itself).</summary>
-    public static string Digest(string credential) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential))).ToLowerInvariant();
+    public static string Digest(string credential)
+    {
+        // A credential is a few KB: hashed from a pooled buffer rather than a new array per payment.
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(credential.Length));
+        try
+        {
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(bytes.AsSpan(0, Encoding.UTF8.GetBytes(credential, bytes)), hash);
+            return Convert.ToHexString(hash).ToLowerInvariant();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
 
     /// <summary>What a receipt records as paid: the quoted amount (a session open's deposit is held, not paid; the journal keeps what was at risk).</summary>
     public static string PaidUnits(PaymentQuote quote) => Units(quote.Amount.Units);

@@ -16,6 +16,7 @@ public sealed class PaymentChallenge
     public const string Scheme = "Payment";
 
     private JsonElementBox? _request;
+    private byte[]? _echo; // the canonical echo a credential carries, written once: a session answers one challenge with every voucher
 
     private PaymentChallenge(
         string id,
@@ -394,6 +395,25 @@ public sealed class PaymentChallenge
 
     /// <summary>Writes the canonical JSON form; keys in JCS order (all challenge members are strings).</summary>
     internal void WriteJson(PooledBufferWriter output, bool decodeRequest)
+    {
+        if (decodeRequest)
+        {
+            WriteJsonCore(output, decodeRequest: true);
+            return;
+        }
+
+        // Immutable, so the echo is the same bytes every time (a benign race may build it twice).
+        if (_echo is null)
+        {
+            using var echo = new PooledBufferWriter(512);
+            WriteJsonCore(echo, decodeRequest: false);
+            _echo = echo.WrittenSpan.ToArray();
+        }
+
+        output.Write(_echo);
+    }
+
+    private void WriteJsonCore(PooledBufferWriter output, bool decodeRequest)
     {
         output.Write((byte)'{');
         var first = true;

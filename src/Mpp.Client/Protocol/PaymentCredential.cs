@@ -12,6 +12,8 @@ namespace Mpp.Client.Protocol;
 /// <remarks>A credential is a bearer token: <see cref="ToString"/> never shows it, and it must not be logged.</remarks>
 public sealed class PaymentCredential
 {
+    private readonly byte[]? _canonicalPayload; // the payload's JCS bytes when the method wrote them itself: not canonicalized again
+
     /// <summary>Initializes a credential.</summary>
     /// <param name="challenge">The challenge being answered; echoed exactly.</param>
     /// <param name="payload">The method-specific proof: a JSON object.</param>
@@ -44,6 +46,12 @@ public sealed class PaymentCredential
     {
     }
 
+    private PaymentCredential(PaymentChallenge challenge, JsonElement payload, JsonElement source, byte[] canonicalPayload)
+        : this(challenge, payload, source)
+    {
+        _canonicalPayload = canonicalPayload;
+    }
+
     /// <summary>Gets the challenge this credential answers.</summary>
     public PaymentChallenge Challenge { get; }
 
@@ -61,7 +69,7 @@ public sealed class PaymentCredential
     /// <exception cref="MppProtocolException">The payload or source cannot be canonicalized.</exception>
     public string ToHeaderValue()
     {
-        using var buffer = new PooledBufferWriter(1024);
+        using var buffer = new PooledBufferWriter(4096);
         WriteJson(buffer);
         var json = buffer.WrittenSpan;
         var encodedLength = Base64UrlCodec.GetEncodedLength(json.Length);
@@ -84,7 +92,7 @@ public sealed class PaymentCredential
     /// <returns>The JSON text. It is a bearer token: do not log it.</returns>
     public string ToJson()
     {
-        using var buffer = new PooledBufferWriter(1024);
+        using var buffer = new PooledBufferWriter(4096);
         WriteJson(buffer);
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
@@ -184,12 +192,35 @@ public sealed class PaymentCredential
     /// <returns>A redacted description.</returns>
     public override string ToString() => $"Payment credential for challenge {Challenge.Id} ({Challenge.Method}/{Challenge.Intent})";
 
+    /// <summary>
+    /// A credential whose payload a method wrote in canonical form itself (members in JCS order, strings JCS-escaped), so
+    /// encoding it copies those bytes instead of canonicalizing the payload again: a session voucher's hot path.
+    /// </summary>
+    /// <param name="challenge">The challenge answered.</param>
+    /// <param name="canonicalPayload">The payload's canonical JSON (an object); kept, not copied.</param>
+    /// <param name="source">The payer DID.</param>
+    /// <returns>The credential.</returns>
+    internal static PaymentCredential FromCanonicalPayload(PaymentChallenge challenge, byte[] canonicalPayload, string source)
+    {
+        var reader = new Utf8JsonReader(canonicalPayload);
+        var payload = JsonElement.ParseValue(ref reader);
+        return new PaymentCredential(challenge, payload, StringElement(source), canonicalPayload);
+    }
+
     internal void WriteJson(PooledBufferWriter output)
     {
         output.Write("{\"challenge\":"u8);
         Challenge.WriteJson(output, decodeRequest: false);
         output.Write(",\"payload\":"u8);
-        CanonicalJson.Write(output, Payload);
+        if (_canonicalPayload is not null)
+        {
+            output.Write(_canonicalPayload);
+        }
+        else
+        {
+            CanonicalJson.Write(output, Payload);
+        }
+
         if (Source is { } source)
         {
             output.Write(",\"source\":"u8);
