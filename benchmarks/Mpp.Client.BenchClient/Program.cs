@@ -11,6 +11,12 @@ using Mpp.Client.Tempo.Evm;
 using Mpp.Client.Tempo.Sessions;
 
 var scenario = args.Length > 0 ? args[^1] : "";
+if (scenario == "delay-server")
+{
+    await DelayServer.RunAsync();
+    return;
+}
+
 var count = int.Parse(Environment.GetEnvironmentVariable("BENCH_COUNT") ?? "30", CultureInfo.InvariantCulture);
 var warmup = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "0", CultureInfo.InvariantCulture);
 var chainId = long.Parse(Environment.GetEnvironmentVariable("MPP_CHAIN_ID") ?? "1337", CultureInfo.InvariantCulture);
@@ -59,6 +65,7 @@ switch (scenario)
         result["cold_ms"] = cold.Elapsed.TotalMilliseconds;
         await Mark("start");
         var cpu = process.TotalProcessorTime;
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var wall = Stopwatch.StartNew();
         var latencies = new JsonArray();
         int ok = 0, failed = 0;
@@ -79,6 +86,7 @@ switch (scenario)
         result["wall_ms"] = wall.Elapsed.TotalMilliseconds;
         process.Refresh();
         result["cpu_ms"] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+        result["thread_pool_items"] = ThreadPool.CompletedWorkItemCount - workItems;
         await Mark("end");
         result["ok"] = ok;
         result["failed"] = failed;
@@ -98,6 +106,7 @@ switch (scenario)
         }
 
         var cpu = process.TotalProcessorTime;
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var wall = Stopwatch.StartNew();
         byte[] last = [];
         for (var i = 1; i <= count; i++)
@@ -117,6 +126,8 @@ switch (scenario)
     }
 
     case "session-seq":
+    case "session-floor":
+    case "session-breakdown":
     case "session-conc":
     case "session-conc-manager":
     case "sse":
@@ -141,11 +152,18 @@ switch (scenario)
             {
                 o.CloseOnShutdown = false;
             });
-        services.AddHttpClient("bench").AddMppPayments(o =>
+        var sizes = new HeaderSizes();
+        var bench = services.AddHttpClient("bench").AddMppPayments(o =>
         {
             o.AllowInsecureLoopback = true;
             o.Budget.Limit(TempoAssets.PathUsdOn(chainId), perRequest: 1m, total: 1000m);
         });
+        if (scenario == "session-breakdown")
+        {
+            bench.AddHttpMessageHandler(() => new HeaderSizeProbe(sizes)); // inside the payment handler: sees the paid request
+            services.AddHttpClient("factory-plain");
+        }
+
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("bench");
         var manager = provider.GetRequiredService<TempoSessionManager>();
@@ -167,7 +185,8 @@ switch (scenario)
         result["open_ms"] = open.Elapsed.TotalMilliseconds;
 
         // Untimed warm-up on the open channel (JIT), as the contract allows for setup: calls, or one whole stream.
-        for (var i = 0; i < 20 && scenario != "sse"; i++)
+        var sessionWarmup = int.Parse(Environment.GetEnvironmentVariable("BENCH_SESSION_WARMUP") ?? "20", CultureInfo.InvariantCulture);
+        for (var i = 0; i < sessionWarmup && scenario != "sse"; i++)
         {
             await PayAsync();
         }
@@ -182,6 +201,7 @@ switch (scenario)
 
         await Mark("start");
         var cpu = process.TotalProcessorTime;
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var wall = Stopwatch.StartNew();
         var latencies = new List<double>();
         int ok = 0, failed = 0;
@@ -205,7 +225,7 @@ switch (scenario)
         }
         else
         {
-            var callers = scenario == "session-seq" ? 1 : int.Parse(Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "16", CultureInfo.InvariantCulture);
+            var callers = scenario is "session-seq" or "session-floor" or "session-breakdown" ? 1 : int.Parse(Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "16", CultureInfo.InvariantCulture);
             var next = 0;
             await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
             {
@@ -231,7 +251,47 @@ switch (scenario)
         result["wall_ms"] = wall.Elapsed.TotalMilliseconds;
         process.Refresh();
         result["cpu_ms"] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+        result["thread_pool_items"] = ThreadPool.CompletedWorkItemCount - workItems;
         await Mark("end");
+        if (scenario is "session-floor" or "session-breakdown" && latencies.Count > 0)
+        {
+            // Not a scenario of shared/bench: the same process's CPU per paid call against a plain HttpClient GET to a server
+            // that answers in the paid call's median time, in interleaved blocks, each warmed until the JIT is quiet (issue 15's
+            // floor). Run it with the runtime's default tiered compilation (DOTNET_TieredCompilation=1), as an agent app runs.
+            var (delay, delayServer) = DelayServer.Start();
+            try
+            {
+                var median = CpuFloor.Median(latencies);
+                using var plain = new HttpClient();
+                var variants = new List<(string, Func<Task<bool>>)>
+                {
+                    ("paid", PayAsync),
+                    ("plain", CpuFloor.PlainGet(plain, CpuFloor.Delayed(delayServer, median))),
+                };
+                if (scenario == "session-breakdown")
+                {
+                    var factory = provider.GetRequiredService<IHttpClientFactory>();
+                    var credential = "Payment " + new string('x', Math.Max(0, sizes.Authorization - "Payment ".Length));
+                    variants.Insert(1, ("plain-paid-size-headers", CpuFloor.PlainGet(plain, CpuFloor.Delayed(delayServer, median, sizes.Receipt), credential)));
+                    variants.Add(("factory-client", CpuFloor.PlainGet(factory.CreateClient("factory-plain"), CpuFloor.Delayed(delayServer, median))));
+                    variants.Add(("factory-client-with-payment-handler", CpuFloor.PlainGet(client, CpuFloor.Delayed(delayServer, median))));
+                    result["authorization_bytes"] = sizes.Authorization;
+                    result["receipt_bytes"] = sizes.Receipt;
+                }
+
+                var rounds = Math.Max(1, int.Parse(Environment.GetEnvironmentVariable("BENCH_FLOOR_ROUNDS") ?? "6", CultureInfo.InvariantCulture));
+                var floor = await CpuFloor.MeasureAsync(variants, rounds, block: 50);
+                floor["delay_ms"] = Math.Round(median, 2);
+                floor["ratio_paid_to_plain"] = Math.Round(floor["paid"]!["cpu_us_per_call"]!.GetValue<double>() / floor["plain"]!["cpu_us_per_call"]!.GetValue<double>(), 3);
+                result["floor"] = floor;
+            }
+            finally
+            {
+                delay.StandardInput.Close();
+                await delay.WaitForExitAsync();
+            }
+        }
+
         var close = Stopwatch.StartNew();
         await manager.CloseAllAsync();
         result["close_ms"] = close.Elapsed.TotalMilliseconds;
@@ -253,12 +313,13 @@ switch (scenario)
         // Not a shared/bench scenario: the CPU of a plain unpaid GET /health with HttpClient, to separate the HTTP stack's cost.
         using var plain = new HttpClient();
         var health = new Uri(new Uri(Environment.GetEnvironmentVariable("MPP_SERVER_URL")!), "/health");
-        for (var i = 0; i < 50; i++)
+        for (var i = 0; i < int.Parse(Environment.GetEnvironmentVariable("BENCH_SESSION_WARMUP") ?? "50", CultureInfo.InvariantCulture); i++)
         {
             using var warm = await plain.GetAsync(health);
         }
 
         var cpu = process.TotalProcessorTime;
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var wall = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
@@ -269,6 +330,7 @@ switch (scenario)
         result["wall_ms"] = wall.Elapsed.TotalMilliseconds;
         process.Refresh();
         result["cpu_ms"] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+        result["thread_pool_items"] = ThreadPool.CompletedWorkItemCount - workItems;
         result["ok"] = count;
         result["failed"] = 0;
         break;
@@ -301,4 +363,32 @@ static async Task<bool> PayOnceAsync(HttpClient client, Uri url, Action<string> 
     }
 
     return false;
+}
+
+/// <summary>The size of the last paid request's credential and of the last receipt (session-breakdown).</summary>
+internal sealed class HeaderSizes
+{
+    public int Authorization { get; set; }
+
+    public int Receipt { get; set; }
+}
+
+/// <summary>Records header sizes from inside the payment handler.</summary>
+internal sealed class HeaderSizeProbe(HeaderSizes sizes) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.Headers.TryGetValues("Authorization", out var values))
+        {
+            sizes.Authorization = values.First().Length;
+        }
+
+        var response = await base.SendAsync(request, cancellationToken);
+        if (response.Headers.TryGetValues("Payment-Receipt", out var receipts))
+        {
+            sizes.Receipt = receipts.First().Length;
+        }
+
+        return response;
+    }
 }
