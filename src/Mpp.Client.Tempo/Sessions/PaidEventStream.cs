@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Mpp.Client.Protocol;
 
 namespace Mpp.Client.Tempo;
@@ -136,17 +135,10 @@ public sealed class PaidEventStream : IAsyncEnumerable<ServerSentEvent>, IDispos
 
     private async Task PostVoucherAsync(string signature, BigInteger cumulative, CancellationToken cancellationToken)
     {
-        var payload = new JsonObject
-        {
-            ["action"] = "voucher",
-            ["channelId"] = ChannelId,
-            ["descriptor"] = _slot.DescriptorJson(),
-            ["cumulativeAmount"] = cumulative.ToString(CultureInfo.InvariantCulture),
-            ["signature"] = signature,
-        };
+        var payload = _slot.CanonicalVoucherPayload(cumulative.ToString(CultureInfo.InvariantCulture), signature);
         for (var attempt = 0; ; attempt++)
         {
-            var credential = new PaymentCredential(_challenge, JsonSerializer.SerializeToElement(payload), $"did:pkh:eip155:{_slot.Channel.ChainId.ToString(CultureInfo.InvariantCulture)}:{_slot.Channel.Payer}");
+            var credential = PaymentCredential.FromCanonicalPayload(_challenge, payload, $"did:pkh:eip155:{_slot.Channel.ChainId.ToString(CultureInfo.InvariantCulture)}:{_slot.Channel.Payer}");
             using var request = new HttpRequestMessage(HttpMethod.Post, _voucherUri) { Content = new ByteArrayContent([]) };
             request.WithoutPayment();
             request.Headers.TryAddWithoutValidation(credential.HeaderName, credential.ToHeaderValue());
