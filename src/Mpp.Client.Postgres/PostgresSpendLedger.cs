@@ -141,7 +141,7 @@ public sealed class PostgresSpendLedger : ISpendLedger
             return refused;
         }
 
-        var reservation = new SpendReservation(Guid.NewGuid(), request.Scope, request.Host, request.Amount, now);
+        var reservation = new SpendReservation(TimeOrderedId.New(now), request.Scope, request.Host, request.Amount, now);
         await _database.ExecuteAsync(
             connection,
             "INSERT INTO {0}.ledger_entries (id, scope, asset, host, amount, at_ms, state, reference, owner) VALUES ($1, $2, $3, $4, $5::numeric, $6, 0, $7, $8)",

@@ -37,7 +37,7 @@ internal sealed class LedgerBook
         }
 
         var amount = request.Amount.Units;
-        var reservation = new SpendReservation(Guid.NewGuid(), request.Scope, request.Host, request.Amount, now);
+        var reservation = new SpendReservation(TimeOrderedId.New(now), request.Scope, request.Host, request.Amount, now);
         Entries[reservation.Id] = new LedgerEntry(reservation.Id, request.Scope, asset, request.Host, amount, now.ToUnixTimeMilliseconds(), LedgerEntryState.Reserved);
         AddToTotals(request.Scope, asset, request.Host, amount);
         return ReservationResult.Reserved(reservation);

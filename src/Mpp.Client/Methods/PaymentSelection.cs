@@ -378,9 +378,12 @@ internal static class PaymentSelection
 
     /// <summary>The write-ahead journal entry for a credential about to leave: what is at risk, and a digest of the credential (never the credential).</summary>
     public static JournalEntry PendingEntry(PaymentServices services, string clientName, string origin, string path, PaymentChallenge challenge, AssetAmount atRisk, string credentialText)
-        => new(
-            Guid.NewGuid(), services.Time.GetUtcNow(), clientName, origin, path, challenge.Id, challenge.Method, challenge.Intent,
+    {
+        var now = services.Time.GetUtcNow();
+        return new(
+            TimeOrderedId.New(now), now, clientName, origin, path, challenge.Id, challenge.Method, challenge.Intent,
             atRisk.Asset.ToString(), Units(atRisk.Units), Digest(credentialText), JournalState.Pending, null);
+    }
 
     /// <summary>The stored form of a paid call's receipt, or <see langword="null"/> when there is none.</summary>
     public static StoredReceipt? ToStored(PaymentServices services, JournalEntry entry, PaymentQuote quote, PaymentReceipt? receipt)

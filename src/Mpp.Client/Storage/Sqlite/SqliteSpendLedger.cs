@@ -135,7 +135,7 @@ public sealed class SqliteSpendLedger : ISpendLedger
             return ReservationResult.Refused("budget.out-of-range", $"{amount} units of {asset} (with {total} already spent or held) do not fit the SQLite ledger's 64-bit amounts.");
         }
 
-        var reservation = new SpendReservation(Guid.NewGuid(), request.Scope, request.Host, request.Amount, now);
+        var reservation = new SpendReservation(TimeOrderedId.New(now), request.Scope, request.Host, request.Amount, now);
         session.Execute(
             "INSERT INTO ledger_entries (id, scope, asset, host, amount, at_ms, state, reference, owner) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, 0, @p6, @p7)",
             Id(reservation), request.Scope, asset, request.Host, (long)amount, now.ToUnixTimeMilliseconds(), request.Reference, _database.OwnerId);
