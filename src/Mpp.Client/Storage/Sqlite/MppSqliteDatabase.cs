@@ -13,6 +13,15 @@ namespace Mpp.Client;
 /// </summary>
 public sealed class MppSqliteDatabase : IDisposable
 {
+    /// <summary>Writes of this process between two background checkpoints (a paid call makes three or four).</summary>
+    private const int WritesBeforeCheckpoint = 2000;
+
+    /// <summary>About 32 MB of WAL (4 KiB pages): past it, a background checkpoint also makes the next write start the WAL over.</summary>
+    private const long WalFramesBeforeRestart = 8192;
+
+    /// <summary>Writes after which, if no checkpoint has started the WAL over meanwhile (the disk is slower than the writers), a writer does it itself.</summary>
+    private const int WritesBeforeForcedRestart = 20_000;
+
     private static readonly Lazy<bool> Initialized = new(() =>
     {
         SQLitePCL.Batteries_V2.Init();
@@ -23,7 +32,11 @@ public sealed class MppSqliteDatabase : IDisposable
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<SqliteSession> _idle = [];
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private SqliteSession? _writer; // the one connection every write of this process goes through, under _writeGate
     private ITimer? _checkpoints;
+    private int _checkpointing;
+    private int _writesSinceCheckpoint;
+    private int _writesSinceRestart;
     private volatile bool _disposed;
 
     private MppSqliteDatabase(SqliteStoreOptions options, TimeProvider timeProvider)
@@ -102,6 +115,20 @@ public sealed class MppSqliteDatabase : IDisposable
         {
             session.Dispose();
         }
+
+        // A write in progress keeps the writer connection until it ends (it holds the gate), then closes it.
+        if (_writeGate.Wait(0))
+        {
+            try
+            {
+                _writer?.Dispose();
+                _writer = null;
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+        }
     }
 
     /// <summary>Runs <paramref name="read"/> on a connection (no transaction; each statement sees a consistent snapshot).</summary>
@@ -124,11 +151,11 @@ public sealed class MppSqliteDatabase : IDisposable
 
     /// <summary>Runs <paramref name="write"/> in a write transaction (<c>BEGIN IMMEDIATE</c>): it sees and changes the latest state, atomically.</summary>
     internal ValueTask<T> WriteAsync<T>(Func<SqliteSession, T> write, string doing, CancellationToken cancellationToken)
-        => QueuedAsync(() => Write(write, doing), cancellationToken);
+        => QueuedAsync(write, transaction: true, doing, cancellationToken);
 
     /// <summary>Runs one change without an explicit transaction (a single statement is atomic on its own), queued with the other writers.</summary>
     internal ValueTask<T> ChangeAsync<T>(Func<SqliteSession, T> change, string doing, CancellationToken cancellationToken)
-        => QueuedAsync(() => Read(change, doing), cancellationToken);
+        => QueuedAsync(change, transaction: false, doing, cancellationToken);
 
     /// <summary>Turns a database error into the typed error callers see (nothing is paid on it).</summary>
     internal PaymentStoreException Failure(Exception ex, string doing)
@@ -147,30 +174,67 @@ public sealed class MppSqliteDatabase : IDisposable
         return new PaymentStoreException($"SQLite store, {doing}: {what}", ex);
     }
 
-    /// <summary>Writers of this process queue here, without spinning on the file lock; other processes wait in SQLite's busy handler.</summary>
-    private async ValueTask<T> QueuedAsync<T>(Func<T> run, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writers of this process queue here, without spinning on the file lock (other processes wait in SQLite's busy handler),
+    /// and all use one connection: its page cache stays valid from one write to the next (a connection that sees another
+    /// one's commit drops its cache) and its statements stay prepared.
+    /// </summary>
+    private ValueTask<T> QueuedAsync<T>(Func<SqliteSession, T> run, bool transaction, string doing, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
+        if (!_writeGate.Wait(0, CancellationToken.None))
+        {
+            return WaitThenRunAsync(run, transaction, doing, cancellationToken);
+        }
+
+        // The usual case, nobody else writing: no await.
         try
         {
-            return run();
+            return new ValueTask<T>(RunWriter(run, transaction, doing));
         }
-        finally
+        catch (Exception ex)
         {
-            _writeGate.Release();
+            return ValueTask.FromException<T>(ex);
         }
     }
 
-    private T Write<T>(Func<SqliteSession, T> write, string doing)
+    private async ValueTask<T> WaitThenRunAsync<T>(Func<SqliteSession, T> run, bool transaction, string doing, CancellationToken cancellationToken)
     {
-        var session = Rent();
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return RunWriter(run, transaction, doing);
+    }
+
+    /// <summary>Runs a write on the writer connection; the caller holds the gate, which this releases.</summary>
+    private T RunWriter<T>(Func<SqliteSession, T> run, bool transaction, string doing)
+    {
         try
         {
-            using var transaction = session.Connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
-            session.Transaction = transaction;
-            var result = write(session);
-            transaction.Commit();
-            return result;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var session = _writer ??= Connect();
+            try
+            {
+                var result = transaction ? InTransaction(session, run) : run(session);
+                if (++_writesSinceRestart >= WritesBeforeForcedRestart)
+                {
+                    ForcedRestart(session);
+                }
+                else if (Interlocked.Increment(ref _writesSinceCheckpoint) >= WritesBeforeCheckpoint)
+                {
+                    RequestCheckpoint();
+                }
+
+                return result;
+            }
+            catch (Exception) when (session.Connection.State != System.Data.ConnectionState.Open)
+            {
+                _writer = null; // broken: the next write opens a fresh one
+                session.Dispose();
+                throw;
+            }
         }
         catch (SqliteException ex)
         {
@@ -178,26 +242,56 @@ public sealed class MppSqliteDatabase : IDisposable
         }
         finally
         {
-            session.Transaction = null;
-            Return(session);
+            if (_disposed && _writer is { } closing)
+            {
+                _writer = null; // disposed meanwhile: the last writer closes the connection
+                closing.Dispose();
+            }
+
+            _writeGate.Release();
         }
+    }
+
+    /// <summary><c>BEGIN IMMEDIATE</c> (the write lock first, so what it reads is the latest), the work, <c>COMMIT</c>; any failure rolls back.</summary>
+    private static T InTransaction<T>(SqliteSession session, Func<SqliteSession, T> write)
+    {
+        session.Execute("BEGIN IMMEDIATE");
+        try
+        {
+            var result = write(session);
+            session.Execute("COMMIT");
+            return result;
+        }
+        catch
+        {
+            session.RollBack();
+            throw;
+        }
+    }
+
+    /// <summary>A write transaction run synchronously (start-up, before anything else can write).</summary>
+    private T Write<T>(Func<SqliteSession, T> write, string doing)
+    {
+        _writeGate.Wait();
+        return RunWriter(write, transaction: true, doing);
     }
 
     private SqliteSession Rent()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_idle.TryTake(out var session))
-        {
-            return session;
-        }
+        return _idle.TryTake(out var session) ? session : Connect();
+    }
 
+    private SqliteSession Connect()
+    {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             connection.Open();
             using var pragmas = connection.CreateCommand();
-            // No checkpoint on the commit path (it fsyncs): a timer runs them in the background (see Initialize).
-            pragmas.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;";
+            // No checkpoint on the commit path (it fsyncs): they run in the background (see RequestCheckpoint). A WAL that grew
+            // in a burst is cut back to 64 MB when it starts over.
+            pragmas.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
             pragmas.ExecuteNonQuery();
         }
         catch
@@ -258,25 +352,78 @@ public sealed class MppSqliteDatabase : IDisposable
         SchemaVersion = Write(Migrate, "creating or migrating the schema");
         Write(ImportLegacyFiles, "importing the earlier file stores");
         Write(SweepOrphanedReservations, "recovering reservations of processes that died");
-        _checkpoints = Time.CreateTimer(_ => Checkpoint(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _checkpoints = Time.CreateTimer(static state => ((MppSqliteDatabase)state!).RequestCheckpoint(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>Copies the WAL into the database file without blocking writers (PASSIVE); a failure is retried by the next tick.</summary>
-    private void Checkpoint()
+    /// <summary>
+    /// Copies the WAL into the database file in the background, so no paid call waits for a checkpoint's copying and
+    /// <c>fsync</c>. A first PASSIVE pass, on a connection of its own, blocks nobody. SQLite starts the WAL over only at a write
+    /// that finds every frame copied and no reader in it, which steady writing never leaves room for, so the WAL would grow
+    /// without end (gigabytes within a minute of back-to-back paid calls): once it holds <see cref="WalFramesBeforeRestart"/>
+    /// frames, a second pass (RESTART) copies what was written meanwhile with this process's writers held, and waits out other
+    /// processes' writers and readers (up to the busy timeout), so the next write starts the WAL over. Runs every second and
+    /// after every <see cref="WritesBeforeCheckpoint"/> writes of this process; a failure is retried by the next run (the WAL
+    /// grows meanwhile; nothing is lost). Writers faster than the disk would outrun it: after
+    /// <see cref="WritesBeforeForcedRestart"/> writes with no restart, the writer itself waits for one.
+    /// </summary>
+    private void RequestCheckpoint()
     {
-        if (_disposed)
+        if (_disposed || Interlocked.CompareExchange(ref _checkpointing, 1, 0) != 0)
         {
             return;
         }
 
+        Volatile.Write(ref _writesSinceCheckpoint, 0);
+        ThreadPool.UnsafeQueueUserWorkItem(static database => database.Checkpoint(), this, preferLocal: false);
+    }
+
+    private void Checkpoint()
+    {
         try
         {
-            Read(session => session.Execute("PRAGMA wal_checkpoint(PASSIVE)"), "checkpointing");
+            if (_disposed || Read(static session => WalCheckpoint(session, "PASSIVE"), "checkpointing") < WalFramesBeforeRestart)
+            {
+                return;
+            }
+
+            _writeGate.Wait();
+            _ = RunWriter(Restart, transaction: false, "checkpointing");
         }
         catch (Exception ex) when (ex is PaymentStoreException or ObjectDisposedException)
         {
             // The WAL keeps growing until a checkpoint succeeds; nothing is lost.
         }
+        finally
+        {
+            Volatile.Write(ref _checkpointing, 0);
+        }
+    }
+
+    /// <summary>A RESTART checkpoint on the writer connection (the caller holds the gate): the next write starts the WAL over.</summary>
+    private long Restart(SqliteSession writer)
+    {
+        _writesSinceRestart = 0;
+        return WalCheckpoint(writer, "RESTART");
+    }
+
+    /// <summary>A restart after a committed write: its failure must not fail the write (the next write tries again).</summary>
+    private void ForcedRestart(SqliteSession writer)
+    {
+        try
+        {
+            _ = Restart(writer);
+        }
+        catch (SqliteException)
+        {
+            _writesSinceRestart = WritesBeforeForcedRestart - 1;
+        }
+    }
+
+    /// <summary>One checkpoint in <paramref name="mode"/>; returns how many frames the WAL held.</summary>
+    private static long WalCheckpoint(SqliteSession session, string mode)
+    {
+        using var reader = session.Command(mode == "RESTART" ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)").ExecuteReader();
+        return reader.Read() ? reader.GetInt64(1) : 0;
     }
 
     private int Migrate(SqliteSession session)

@@ -11,9 +11,6 @@ internal sealed class SqliteSession : IDisposable
 
     public SqliteConnection Connection { get; }
 
-    /// <summary>Gets or sets the write transaction in progress, which every command must join.</summary>
-    public SqliteTransaction? Transaction { get; set; }
-
     /// <summary>A prepared command for <paramref name="sql"/> whose parameters <c>@p0</c>, <c>@p1</c>… take <paramref name="values"/>.</summary>
     public SqliteCommand Command(string sql, params object?[] values)
     {
@@ -29,7 +26,6 @@ internal sealed class SqliteSession : IDisposable
             _commands[sql] = command;
         }
 
-        command.Transaction = Transaction;
         for (var i = 0; i < values.Length; i++)
         {
             command.Parameters[i].Value = values[i] ?? DBNull.Value;
@@ -42,7 +38,6 @@ internal sealed class SqliteSession : IDisposable
     public void Script(string sql)
     {
         using var command = Connection.CreateCommand();
-        command.Transaction = Transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
@@ -55,6 +50,24 @@ internal sealed class SqliteSession : IDisposable
         long value => value,
         var other => Convert.ToInt64(other, System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    /// <summary>Ends the transaction in progress, if SQLite has not ended it already; a connection that cannot is closed (which ends it).</summary>
+    public void RollBack()
+    {
+        if (Connection.State != System.Data.ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(Connection.Handle) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Execute("ROLLBACK");
+        }
+        catch (SqliteException)
+        {
+            Connection.Close();
+        }
+    }
 
     public void Dispose()
     {
