@@ -251,7 +251,8 @@ internal static class PaymentSelection
     /// Records the outcome of a credential that left the process, then tells the method, exactly once. The ledger (commit when
     /// settled, otherwise kept counted as unknown), the journal and the receipt store are each best effort: the money already
     /// moved, so a store's failure is logged and neither changes the call's outcome nor skips the steps after it, and the
-    /// method (which may hold a channel until it hears) is always told.
+    /// method (which may hold a channel until it hears) is always told. When all three live in one database
+    /// (<see cref="IOutcomeBatch"/>) they are written in one transaction; if that fails, step by step as above.
     /// </summary>
     /// <param name="services">The shared services.</param>
     /// <param name="method">The method that signed the credential.</param>
@@ -263,8 +264,28 @@ internal static class PaymentSelection
     {
         var outcome = settlement.Outcome;
         var challengeId = settlement.Quote.Challenge.Id;
+        var state = outcome switch
+        {
+            PaymentOutcome.Settled => JournalState.Settled,
+            PaymentOutcome.Rejected => JournalState.Rejected,
+            _ => JournalState.Unknown,
+        };
         try
         {
+            if (services.Journal is IOutcomeBatch batch && batch.CanBatch(reservation is null ? null : services.Ledger, receipt is null ? null : services.Receipts))
+            {
+                try
+                {
+                    await batch.RecordOutcomeAsync(new OutcomeRecord(reservation, outcome == PaymentOutcome.Settled, journalEntryId, state, settlement.Receipt?.Reference, receipt), CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    // Nothing of it was written (one transaction): each step on its own below, as with separate stores.
+                    Log.OutcomeBatchFailed(services.Logger, ex, outcome, challengeId, journalEntryId);
+                }
+            }
+
             if (reservation is not null)
             {
                 try
@@ -286,12 +307,6 @@ internal static class PaymentSelection
 
             try
             {
-                var state = outcome switch
-                {
-                    PaymentOutcome.Settled => JournalState.Settled,
-                    PaymentOutcome.Rejected => JournalState.Rejected,
-                    _ => JournalState.Unknown,
-                };
                 await services.Journal.UpdateAsync(journalEntryId, state, settlement.Receipt?.Reference, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)

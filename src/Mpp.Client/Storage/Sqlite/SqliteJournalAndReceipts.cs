@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace Mpp.Client;
 
-/// <summary>The payment journal in an SQLite file: each entry is written before its credential leaves and updated with the outcome.</summary>
-public sealed class SqlitePaymentJournal : IPaymentJournal
+/// <summary>
+/// The payment journal in an SQLite file: each entry is written before its credential leaves and updated with the outcome.
+/// When the ledger and the receipts are in the same file, the outcome's three writes are one transaction.
+/// </summary>
+public sealed class SqlitePaymentJournal : IPaymentJournal, IOutcomeBatch
 {
     private const string Columns = "id, created_at, client_name, origin, path, challenge_id, method, intent, asset, amount, credential_digest, state, reference";
     private readonly MppSqliteDatabase _database;
@@ -26,9 +29,30 @@ public sealed class SqlitePaymentJournal : IPaymentJournal
     /// <inheritdoc />
     public async ValueTask UpdateAsync(Guid id, JournalState state, string? reference, CancellationToken cancellationToken)
     {
-        await _database.ChangeAsync(
-            session => session.Execute("UPDATE journal SET state = @p1, reference = coalesce(@p2, reference), updated_at = @p3 WHERE id = @p0", id.ToString("D"), (int)state, reference, _database.Now()),
-            "updating the journal",
+        await _database.ChangeAsync(session => Update(session, id, state, reference), "updating the journal", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    bool IOutcomeBatch.CanBatch(ISpendLedger? ledger, IReceiptStore? receipts)
+        => (ledger is null || (ledger is SqliteSpendLedger sqliteLedger && sqliteLedger.Database == _database))
+            && (receipts is null || (receipts is SqliteReceiptStore sqliteReceipts && sqliteReceipts.Database == _database));
+
+    /// <inheritdoc />
+    async ValueTask IOutcomeBatch.RecordOutcomeAsync(OutcomeRecord outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        await _database.WriteAsync(
+            session =>
+            {
+                if (outcome.Reservation is { } reservation)
+                {
+                    _ = outcome.Settled ? SqliteSpendLedger.Commit(session, reservation) : SqliteSpendLedger.MarkUnknown(session, reservation);
+                }
+
+                Update(session, outcome.JournalEntryId, outcome.State, outcome.Reference);
+                return outcome.Receipt is { } receipt ? SqliteReceiptStore.Insert(session, receipt) : 0;
+            },
+            "recording a payment's outcome",
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -57,6 +81,9 @@ public sealed class SqlitePaymentJournal : IPaymentJournal
             entry.Id.ToString("D"), Text(entry.CreatedAt), entry.ClientName, entry.Origin, entry.Path, entry.ChallengeId, entry.Method, entry.Intent,
             entry.Asset, entry.Amount, entry.CredentialDigest, (int)entry.State, entry.Reference);
 
+    private int Update(SqliteSession session, Guid id, JournalState state, string? reference)
+        => session.Execute("UPDATE journal SET state = @p1, reference = coalesce(@p2, reference), updated_at = @p3 WHERE id = @p0", id.ToString("D"), (int)state, reference, _database.Now());
+
     internal static string Text(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
 
     internal static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
@@ -75,6 +102,8 @@ public sealed class SqliteReceiptStore : IReceiptStore
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
     }
+
+    internal MppSqliteDatabase Database => _database;
 
     /// <inheritdoc />
     public async ValueTask AddAsync(StoredReceipt receipt, CancellationToken cancellationToken)

@@ -27,11 +27,13 @@ public sealed class SqliteSpendLedger : ISpendLedger
         return _database.WriteAsync(session => Reserve(session, request), "reserving budget", cancellationToken);
     }
 
+    internal MppSqliteDatabase Database => _database;
+
     /// <inheritdoc />
     public async ValueTask CommitAsync(SpendReservation reservation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reservation);
-        await _database.ChangeAsync(session => session.Execute("UPDATE ledger_entries SET state = 1 WHERE id = @p0", Id(reservation)), "committing a reservation", cancellationToken).ConfigureAwait(false);
+        await _database.ChangeAsync(session => Commit(session, reservation), "committing a reservation", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -71,8 +73,14 @@ public sealed class SqliteSpendLedger : ISpendLedger
     public async ValueTask MarkUnknownAsync(SpendReservation reservation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reservation);
-        await _database.ChangeAsync(session => session.Execute("UPDATE ledger_entries SET state = 2 WHERE id = @p0", Id(reservation)), "keeping a reservation as unknown", cancellationToken).ConfigureAwait(false);
+        await _database.ChangeAsync(session => MarkUnknown(session, reservation), "keeping a reservation as unknown", cancellationToken).ConfigureAwait(false);
     }
+
+    internal static int Commit(SqliteSession session, SpendReservation reservation)
+        => session.Execute("UPDATE ledger_entries SET state = 1 WHERE id = @p0", Id(reservation));
+
+    internal static int MarkUnknown(SqliteSession session, SpendReservation reservation)
+        => session.Execute("UPDATE ledger_entries SET state = 2 WHERE id = @p0", Id(reservation));
 
     /// <inheritdoc />
     public ValueTask<SpendSummary> GetSummaryAsync(string scope, AssetId asset, CancellationToken cancellationToken)
