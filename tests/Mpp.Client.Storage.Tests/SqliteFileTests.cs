@@ -143,6 +143,38 @@ public sealed class SqliteFileTests
     }
 
     [Test]
+    public async Task A_reader_that_stays_does_not_hold_writers_for_the_busy_timeout()
+    {
+        // Starting the WAL over waits for every reader; another program's reader (an open sqlite3 shell) may never finish.
+        // The restart gives up after 100 ms and the writes go on; before, this process's writers waited the busy timeout.
+        var path = Stores.NewSqlitePath();
+        using var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path, BusyTimeout = TimeSpan.FromSeconds(30) });
+        var receipts = new SqliteReceiptStore(database);
+        await receipts.AddAsync(Receipt(0), default);
+        using var reader = new SqliteConnection($"Data Source={path};Pooling=False");
+        reader.Open();
+        using var snapshot = reader.BeginTransaction(deferred: true);
+        using (var read = reader.CreateCommand())
+        {
+            read.Transaction = snapshot;
+            read.CommandText = "SELECT count(*) FROM receipts";
+            Assert.That(read.ExecuteScalar(), Is.EqualTo(1L));
+        }
+
+        var clock = Stopwatch.StartNew();
+        for (var i = 1; i <= 21_000; i++)
+        {
+            await receipts.AddAsync(Receipt(i), default); // past 20,000 writes a writer restarts the WAL itself
+        }
+
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(25)), "no write waited out the 30 s busy timeout");
+        Assert.That((await receipts.GetAllAsync(default)).Count, Is.EqualTo(21_001));
+    }
+
+    private static StoredReceipt Receipt(int i)
+        => new(DateTimeOffset.UtcNow, "c", "https://api.example.com", "/paid", "ch-" + i, "test", "charge", Coin.ToString(), "1", "0xref" + i, "{}");
+
+    [Test]
     public async Task Reservations_of_a_process_that_died_become_unknown_but_a_channels_deposit_stays_held()
     {
         var path = Stores.NewSqlitePath();

@@ -19,6 +19,9 @@ public sealed class MppSqliteDatabase : IDisposable
     /// <summary>About 32 MB of WAL (4 KiB pages): past it, a background checkpoint also makes the next write start the WAL over.</summary>
     private const long WalFramesBeforeRestart = 8192;
 
+    /// <summary>A restart waits 100 ms at most for other processes' writers and readers, then gives up until the next checkpoint.</summary>
+    private const string RestartWaitPragma = "PRAGMA busy_timeout = 100";
+
     /// <summary>Writes after which, if no checkpoint has started the WAL over meanwhile (the disk is slower than the writers), a writer does it itself.</summary>
     private const int WritesBeforeForcedRestart = 20_000;
 
@@ -29,6 +32,7 @@ public sealed class MppSqliteDatabase : IDisposable
     });
 
     private readonly string _connectionString;
+    private readonly string _busyTimeoutPragma;
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<SqliteSession> _idle = [];
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -45,6 +49,7 @@ public sealed class MppSqliteDatabase : IDisposable
         Path = System.IO.Path.GetFullPath(options.Path);
         Time = timeProvider;
         OwnerId = StoreOwner.NewId();
+        _busyTimeoutPragma = $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}";
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -291,7 +296,7 @@ public sealed class MppSqliteDatabase : IDisposable
             using var pragmas = connection.CreateCommand();
             // No checkpoint on the commit path (it fsyncs): they run in the background (see RequestCheckpoint). A WAL that grew
             // in a burst is cut back to 64 MB when it starts over.
-            pragmas.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+            pragmas.CommandText = $"{_busyTimeoutPragma}; PRAGMA synchronous = {(_options.FlushToDisk ? "FULL" : "NORMAL")}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
             pragmas.ExecuteNonQuery();
         }
         catch
@@ -399,11 +404,23 @@ public sealed class MppSqliteDatabase : IDisposable
         }
     }
 
-    /// <summary>A RESTART checkpoint on the writer connection (the caller holds the gate): the next write starts the WAL over.</summary>
+    /// <summary>
+    /// A RESTART checkpoint on the writer connection (the caller holds the gate): the next write starts the WAL over. It waits
+    /// for other processes' writers and readers for at most 100 ms, not the busy timeout, since this
+    /// process's writers wait behind it (a reader that stays, such as an open sqlite3 shell, only postpones the restart).
+    /// </summary>
     private long Restart(SqliteSession writer)
     {
         _writesSinceRestart = 0;
-        return WalCheckpoint(writer, "RESTART");
+        writer.Execute(RestartWaitPragma);
+        try
+        {
+            return WalCheckpoint(writer, "RESTART");
+        }
+        finally
+        {
+            writer.Execute(_busyTimeoutPragma);
+        }
     }
 
     /// <summary>A restart after a committed write: its failure must not fail the write (the next write tries again).</summary>
