@@ -366,7 +366,7 @@ public sealed class MppSqliteDatabase : IDisposable
     /// that finds every frame copied and no reader in it, which steady writing never leaves room for, so the WAL would grow
     /// without end (gigabytes within a minute of back-to-back paid calls): once it holds <see cref="WalFramesBeforeRestart"/>
     /// frames, a second pass (RESTART) copies what was written meanwhile with this process's writers held, and waits out other
-    /// processes' writers and readers (up to the busy timeout), so the next write starts the WAL over. Runs every second and
+    /// processes' writers and readers (100 ms at most), so the next write starts the WAL over. Runs every second and
     /// after every <see cref="WritesBeforeCheckpoint"/> writes of this process; a failure is retried by the next run (the WAL
     /// grows meanwhile; nothing is lost). Writers faster than the disk would outrun it: after
     /// <see cref="WritesBeforeForcedRestart"/> writes with no restart, the writer itself waits for one.
@@ -406,8 +406,8 @@ public sealed class MppSqliteDatabase : IDisposable
 
     /// <summary>
     /// A RESTART checkpoint on the writer connection (the caller holds the gate): the next write starts the WAL over. It waits
-    /// for other processes' writers and readers for at most 100 ms, not the busy timeout, since this
-    /// process's writers wait behind it (a reader that stays, such as an open sqlite3 shell, only postpones the restart).
+    /// for other processes' writers and readers for 100 ms at most, not the busy timeout, since this process's writers wait
+    /// behind it (a reader that stays, such as an open sqlite3 shell, only postpones the restart).
     /// </summary>
     private long Restart(SqliteSession writer)
     {
