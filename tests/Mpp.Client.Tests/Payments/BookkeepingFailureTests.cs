@@ -117,6 +117,38 @@ public sealed class BookkeepingFailureTests
         });
     }
 
+    [Test]
+    public async Task On_SQLite_an_outcome_transaction_that_fails_is_written_step_by_step_and_the_method_is_told_once()
+    {
+        // The ledger commit, journal outcome and receipt share one SQLite transaction; a receipt the file refuses rolls all
+        // three back, and each is then written on its own: the commit and the journal outcome still land.
+        var path = Path.Combine(Path.GetTempPath(), "mpp-test-" + Guid.NewGuid().ToString("N"), "mpp.db");
+        MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path }).Dispose();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse_receipts BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, 'receipts refused by the test'); END;";
+            command.ExecuteNonQuery();
+        }
+
+        using var harness = PaymentHarness.Create(primary: Server(), mpp: b => b.UseSqlite(path));
+
+        using var response = await harness.Client.GetAsync(Url);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.GetPaymentDetails()?.IsPaid, Is.True);
+            Assert.That(harness.Method.Settlements.Select(s => s.Outcome), Is.EqualTo(new[] { PaymentOutcome.Settled }));
+            Assert.That((await harness.Journal.GetAllAsync(CancellationToken.None)).Single().State, Is.EqualTo(JournalState.Settled));
+            Assert.That((await harness.SpentAsync()).Committed, Is.EqualTo(new System.Numerics.BigInteger(100)));
+            Assert.That(await harness.Receipts.GetAllAsync(CancellationToken.None), Is.Empty);
+            Assert.That(harness.Logs.Lines, Has.Some.Contains("OutcomeBatchFailed"));
+            Assert.That(harness.Logs.Lines, Has.Some.Contains("BookkeepingFailed"));
+        });
+    }
+
     /// <summary>A prepaying method (as a session with a cached challenge is): the credential rides on the first request.</summary>
     private sealed class Prepayer : IPrepayingPaymentMethod
     {
