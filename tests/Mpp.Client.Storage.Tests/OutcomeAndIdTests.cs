@@ -24,15 +24,15 @@ public sealed class OutcomeAndIdTests
 
         var limit = new SpendLimit(Coin, total: 100);
         var first = (await ledger.TryReserveAsync(LedgerContractTests.Spend(limit, 10), default)).Reservation!;
-        var firstEntry = Entry();
+        var firstEntry = Records.Pending();
         await journal.RecordAsync(firstEntry, default);
-        await batch.RecordOutcomeAsync(new OutcomeRecord(first, Settled: true, firstEntry.Id, JournalState.Settled, "0xref", Receipt("0xref")), default);
+        await batch.RecordOutcomeAsync(new OutcomeRecord(first, Settled: true, firstEntry.Id, JournalState.Settled, "0xref", Records.Receipt("0xref")), default);
 
         // The receipt cannot be stored (a NOT NULL column): the ledger's commit and the journal's outcome go back with it.
         var second = (await ledger.TryReserveAsync(LedgerContractTests.Spend(limit, 20), default)).Reservation!;
-        var secondEntry = Entry();
+        var secondEntry = Records.Pending();
         await journal.RecordAsync(secondEntry, default);
-        Assert.ThrowsAsync<PaymentStoreException>(async () => await batch.RecordOutcomeAsync(new OutcomeRecord(second, Settled: true, secondEntry.Id, JournalState.Settled, "0xbad", Receipt(null!)), default));
+        Assert.ThrowsAsync<PaymentStoreException>(async () => await batch.RecordOutcomeAsync(new OutcomeRecord(second, Settled: true, secondEntry.Id, JournalState.Settled, "0xbad", Records.Receipt(null!)), default));
 
         var summary = await ledger.GetSummaryAsync("s", Coin, default);
         Assert.That((summary.Committed, summary.Reserved), Is.EqualTo((new BigInteger(10), new BigInteger(20))));
@@ -58,10 +58,4 @@ public sealed class OutcomeAndIdTests
         Assert.That(built.TryWriteBytes(bytes, bigEndian: true, out _), Is.True);
         Assert.That(bytes[6..], Is.EqualTo(new[] { (byte)(0x70 | (random[0] & 0x0F)), random[1], (byte)(0x80 | (random[2] & 0x3F)) }.Concat(random[3..])));
     }
-
-    private static JournalEntry Entry()
-        => new(TimeOrderedId.New(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, "c", "https://api.example.com", "/paid", "ch", "test", "charge", Coin.ToString(), "10", new string('d', 64), JournalState.Pending, null);
-
-    private static StoredReceipt Receipt(string reference)
-        => new(DateTimeOffset.UtcNow, "c", "https://api.example.com", "/paid", "ch", "test", "charge", Coin.ToString(), "10", reference, "{}");
 }

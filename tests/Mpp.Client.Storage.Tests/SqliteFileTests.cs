@@ -128,8 +128,7 @@ public sealed class SqliteFileTests
         for (var i = 0; i < 20_000; i++)
         {
             var reservation = (await ledger.TryReserveAsync(LedgerContractTests.Spend(limit, 1), default)).Reservation!;
-            var entry = new JournalEntry(TimeOrderedId.New(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, "c", "https://api.example.com", "/paid", "ch-" + i, "test", "charge", Coin.ToString(), "1", new string('d', 64), JournalState.Pending, null);
-            await journal.RecordAsync(entry, default);
+            await journal.RecordAsync(Records.Pending("ch-" + i, amount: "1"), default);
             await ledger.CommitAsync(reservation, default);
             if (i % 500 == 0)
             {
@@ -150,7 +149,7 @@ public sealed class SqliteFileTests
         var path = Stores.NewSqlitePath();
         using var database = MppSqliteDatabase.Open(new SqliteStoreOptions { Path = path, BusyTimeout = TimeSpan.FromSeconds(30) });
         var receipts = new SqliteReceiptStore(database);
-        await receipts.AddAsync(Receipt(0), default);
+        await receipts.AddAsync(Records.Receipt("0xref0", "ch-0", amount: "1"), default);
         using var reader = new SqliteConnection($"Data Source={path};Pooling=False");
         reader.Open();
         using var snapshot = reader.BeginTransaction(deferred: true);
@@ -164,15 +163,12 @@ public sealed class SqliteFileTests
         var clock = Stopwatch.StartNew();
         for (var i = 1; i <= 21_000; i++)
         {
-            await receipts.AddAsync(Receipt(i), default); // past 20,000 writes a writer restarts the WAL itself
+            await receipts.AddAsync(Records.Receipt("0xref" + i, "ch-" + i, amount: "1"), default); // past 20,000 writes a writer restarts the WAL itself
         }
 
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(25)), "no write waited out the 30 s busy timeout");
         Assert.That((await receipts.GetAllAsync(default)).Count, Is.EqualTo(21_001));
     }
-
-    private static StoredReceipt Receipt(int i)
-        => new(DateTimeOffset.UtcNow, "c", "https://api.example.com", "/paid", "ch-" + i, "test", "charge", Coin.ToString(), "1", "0xref" + i, "{}");
 
     [Test]
     public async Task Reservations_of_a_process_that_died_become_unknown_but_a_channels_deposit_stays_held()
