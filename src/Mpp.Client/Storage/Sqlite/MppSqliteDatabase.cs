@@ -23,7 +23,10 @@ public sealed class MppSqliteDatabase : IDisposable
     private const string RestartWaitPragma = "PRAGMA busy_timeout = 100";
 
     /// <summary>Writes after which, if no checkpoint has started the WAL over meanwhile (the disk is slower than the writers), a writer does it itself.</summary>
-    private const int WritesBeforeForcedRestart = 20_000;
+    private const int WritesBeforeForcedRestart = 10_000;
+
+    /// <summary>Writes after a restart that could not finish before a writer tries again.</summary>
+    private const int WritesBeforeRetry = 2000;
 
     private static readonly Lazy<bool> Initialized = new(() =>
     {
@@ -386,7 +389,7 @@ public sealed class MppSqliteDatabase : IDisposable
     {
         try
         {
-            if (_disposed || Read(static session => WalCheckpoint(session, "PASSIVE"), "checkpointing") < WalFramesBeforeRestart)
+            if (_disposed || Read(static session => WalCheckpoint(session, "PASSIVE"), "checkpointing").Log < WalFramesBeforeRestart)
             {
                 return;
             }
@@ -406,24 +409,35 @@ public sealed class MppSqliteDatabase : IDisposable
 
     /// <summary>
     /// A RESTART checkpoint on the writer connection (the caller holds the gate): the next write starts the WAL over. It waits
-    /// for other processes' writers and readers for 100 ms at most, not the busy timeout, since this process's writers wait
-    /// behind it (a reader that stays, such as an open sqlite3 shell, only postpones the restart).
+    /// for other processes' writers and readers, and for a checkpoint already copying, for 100 ms at most, not the busy
+    /// timeout, since this process's writers wait behind it (a reader that stays, such as an open sqlite3 shell, only
+    /// postpones the restart). One that could not finish is tried again by a writer <see cref="WritesBeforeRetry"/> writes later.
     /// </summary>
-    private long Restart(SqliteSession writer)
+    /// <returns>Whether the WAL will start over.</returns>
+    private bool Restart(SqliteSession writer)
     {
-        _writesSinceRestart = 0;
-        writer.Execute(RestartWaitPragma);
+        var restarted = false;
         try
         {
-            return WalCheckpoint(writer, "RESTART");
+            writer.Execute(RestartWaitPragma);
+            try
+            {
+                restarted = WalCheckpoint(writer, "RESTART").Busy == 0;
+            }
+            finally
+            {
+                writer.Execute(_busyTimeoutPragma);
+            }
         }
         finally
         {
-            writer.Execute(_busyTimeoutPragma);
+            _writesSinceRestart = restarted ? 0 : WritesBeforeForcedRestart - WritesBeforeRetry;
         }
+
+        return restarted;
     }
 
-    /// <summary>A restart after a committed write: its failure must not fail the write (the next write tries again).</summary>
+    /// <summary>A restart after a committed write: its failure must not fail the write (a later write tries again).</summary>
     private void ForcedRestart(SqliteSession writer)
     {
         try
@@ -432,15 +446,15 @@ public sealed class MppSqliteDatabase : IDisposable
         }
         catch (SqliteException)
         {
-            _writesSinceRestart = WritesBeforeForcedRestart - 1;
+            // Restart has set when to try again.
         }
     }
 
-    /// <summary>One checkpoint in <paramref name="mode"/>; returns how many frames the WAL held.</summary>
-    private static long WalCheckpoint(SqliteSession session, string mode)
+    /// <summary>One checkpoint in <paramref name="mode"/>: whether it could not finish, and how many frames the WAL held.</summary>
+    private static (long Busy, long Log) WalCheckpoint(SqliteSession session, string mode)
     {
         using var reader = session.Command(mode == "RESTART" ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)").ExecuteReader();
-        return reader.Read() ? reader.GetInt64(1) : 0;
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : (1, 0);
     }
 
     private int Migrate(SqliteSession session)
